@@ -1,0 +1,53 @@
+"""Writing the audit trail: called by every write path inside its own transaction."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import transaction
+
+from audit.models import ActorType, AuditLog
+from audit.scrubber import scrub
+from config.request_context import current_request
+
+__all__ = ["SYSTEM", "Actor", "record"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a user or staff member, a service (API key id), or the system itself."""
+
+    type: str
+    user: object | None = None
+    id: UUID | None = None
+
+    @classmethod
+    def for_user(cls, user) -> "Actor":
+        kind = ActorType.STAFF if user.is_staff and user.tenant.is_platform else ActorType.USER
+        return cls(type=kind, user=user, id=user.pk)
+
+
+SYSTEM = Actor(type=ActorType.SYSTEM)
+
+
+def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor = SYSTEM, metadata=None) -> AuditLog:
+    """Append one audit entry. Must run inside the transaction of the change it describes."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    request = current_request()
+    entry_metadata = scrub(dict(metadata or {}))
+    if request is not None:
+        entry_metadata.setdefault("requestId", request.request_id)
+        if request.trace_id:
+            entry_metadata.setdefault("traceId", request.trace_id)
+    return AuditLog.objects.create(
+        tenant=tenant,
+        actor_user=actor.user,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id or ""),
+        metadata=entry_metadata,
+        ip=request.ip if request else None,
+        user_agent=request.user_agent if request else "",
+    )

@@ -1,0 +1,264 @@
+"""Settings for every environment, read from the process environment (django-environ).
+
+`DJANGO_ENV` is `development` (default), `test` or `production`. Outside production anything
+missing falls back to the embedded default (config/embedded.py); production refuses to start
+unless every secret comes from the environment.
+"""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from config.embedded import embedded_database_settings, load_or_create_dev_secrets
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
+IS_PRODUCTION = DJANGO_ENV == "production"
+DATA_DIR = Path(env.str("HUB_DATA_DIR", default=str(BASE_DIR / ".data")))
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret(name: str, *, json_value: bool = False):
+    """A secret from the environment; outside production, the generated development one."""
+    raw = env.str(name, default="")
+    if raw:
+        return json.loads(raw) if json_value else raw
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production")
+    return load_or_create_dev_secrets(DATA_DIR)[name]
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+# Versioned secrets: {"<version>": "<secret>"}; the highest version signs or encrypts new data,
+# every listed version still verifies or decrypts old data.
+API_KEY_PEPPERS = _secret("API_KEY_PEPPERS", json_value=True)
+CREDENTIAL_KEYS = _secret("CREDENTIAL_KEYS", json_value=True)
+# {"<kid>": "<PEM private key>"}: the last one signs new tokens, all are published in the JWKS.
+JWT_PRIVATE_KEYS = _secret("JWT_PRIVATE_KEYS", json_value=True)
+
+if IS_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production")
+    if SECRET_KEY.startswith("dev-") or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("SECRET_KEY is a development or too-short key")
+    if not env.str("DATABASE_URL", default=""):
+        raise ImproperlyConfigured("DATABASE_URL must be set when DJANGO_ENV=production")
+    if any(kid.startswith("dev-") for kid in JWT_PRIVATE_KEYS):
+        raise ImproperlyConfigured("JWT_PRIVATE_KEYS holds a development key")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "config.apps.HubAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "django_prometheus",
+    "config.apps.HubConfig",
+    "catalog",
+    "tenancy",
+    "identity",
+    "audit",
+    "outbox",
+    "branding",
+    "usage",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ApiExceptionMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "config" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+# Our backend wraps django-prometheus' (query metrics) and names constraints fk_/idx_/uq_.
+DATABASE_ENGINE = "config.db.backend"
+if env.str("DATABASE_URL", default=""):
+    _database = env.db_url("DATABASE_URL")
+    EMBEDDED_DATABASE = False
+else:
+    _database = embedded_database_settings(DATA_DIR)
+    EMBEDDED_DATABASE = True
+_database.update(
+    ENGINE=DATABASE_ENGINE,
+    CONN_MAX_AGE=env.int("DATABASE_CONN_MAX_AGE", default=60),
+    CONN_HEALTH_CHECKS=True,
+    # Transaction-mode poolers (PgBouncer) keep no session state between transactions.
+    DISABLE_SERVER_SIDE_CURSORS=env.bool("DATABASE_POOLED", default=False),
+    OPTIONS={"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)},
+)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits, token blacklist, permission cache): shared by every process ------------
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hub_cache"}}
+
+# --- Identity -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["identity.backends.PlatformStaffBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PLATFORM_TENANT_SLUG = "aza8"
+PLATFORM_ADMIN_GROUP = "PLATFORM_ADMIN"
+JWT_ISSUER = env.str("JWT_ISSUER", default="aza8-hub")
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_LIFETIME_MINUTES", default=15))
+REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_LIFETIME_DAYS", default=14))
+if not timedelta(days=7) <= REFRESH_TOKEN_LIFETIME <= timedelta(days=30):
+    raise ImproperlyConfigured("REFRESH_TOKEN_LIFETIME_DAYS must be between 7 and 30")
+INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
+
+# --- Operating profile --------------------------------------------------------------------------
+OPS_PROFILE = env.str("OPS_PROFILE", default="mvp")
+if OPS_PROFILE not in {"mvp", "standard", "enterprise"}:
+    raise ImproperlyConfigured("OPS_PROFILE must be mvp, standard or enterprise")
+
+# --- API ----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Aza8 Hub API",
+    "DESCRIPTION": "Control plane for Aza8 products: catalog, tenants, identity, authorization.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The contract is public: products generate clients from it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "CAMELIZE_NAMES": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+    ],
+}
+# How many reverse proxies in front of the hub append to X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
+
+# --- Celery ---------------------------------------------------------------------------------------
+def _sqlalchemy_broker_url(database: dict) -> str:
+    """kombu's SQLAlchemy transport on the hub's own database: the no-extra-server broker."""
+    user = quote(database.get("USER") or "", safe="")
+    password = quote(str(database.get("PASSWORD") or ""), safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@"
+    host = database.get("HOST") or ""
+    name = database["NAME"]
+    if host.startswith("/"):
+        return f"sqla+postgresql+psycopg://{credentials}/{name}?host={quote(host, safe='/')}"
+    port = f":{database['PORT']}" if database.get("PORT") else ""
+    return f"sqla+postgresql+psycopg://{credentials}{host}{port}/{name}"
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or _sqlalchemy_broker_url(DATABASES["default"])
+CELERY_BROKER_POLLING_INTERVAL = env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
+HUB_PERIODIC_TASKS = {
+    "purge-idempotency-keys": {"task": "audit.tasks.purge_idempotency_keys", "crontab": {"minute": "*/15"}},
+    "purge-expired-credentials": {
+        "task": "identity.tasks.purge_expired_credentials",
+        "crontab": {"minute": "7", "hour": "*"},
+    },
+}
+
+# --- Internationalisation, static files -----------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production whitenoise serves straight from the apps, so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Security headers -----------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: one JSON line per event, secrets scrubbed (config/logging.py) -----------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING_CONFIG = None
+from config.logging import configure_logging  # noqa: E402  (needs LOG_LEVEL above)
+
+configure_logging(LOG_LEVEL)
+
+SILENCED_SYSTEM_CHECKS = [
+    # Emails are unique per tenant, not globally; PlatformStaffBackend looks staff up in the
+    # platform tenant only, which is what makes the USERNAME_FIELD unambiguous.
+    "auth.W004",
+    # PostgreSQL allows 63-character identifiers; Django's 30-character index-name check is for
+    # Oracle, and our names follow idx_<table>_<columns>.
+    "models.E034",
+]

@@ -1,0 +1,20 @@
+"""Root URLs. Each app contributes its /v1 routes through its own api/urls.py."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from config.api.views import api_not_found
+from config.health import HealthView
+
+v1_patterns = [
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+]
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("v1/", include(v1_patterns)),
+    re_path(r"^v1(/.*)?$", api_not_found),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,23 @@
+"""Secrets a tenant lends the hub to call third parties, encrypted in the application (AES-GCM)."""
+
+from django.db import models
+
+from config.db.naming import index, unique
+from tenancy.models import TenantScopedModel
+
+__all__ = ["IntegrationCredential"]
+
+
+class IntegrationCredential(TenantScopedModel):
+    provider = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    # nonce + ciphertext + tag, under the key `key_version` of CREDENTIAL_KEYS.
+    data_encrypted = models.BinaryField()
+    key_version = models.PositiveSmallIntegerField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "integration_credential"
+        ordering = ["created_at", "id"]
+        constraints = [unique("integration_credential", "tenant_id", "provider", "name")]
+        indexes = [index("integration_credential", "tenant_id", "created_at", "id")]

@@ -1,0 +1,97 @@
+"""The transactional outbox and the webhook subscriptions and deliveries it feeds."""
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+from config.db.naming import constraint_name, index
+from config.models import BaseModel, StatusModel, choices_check, status_check
+from tenancy.models import Tenant, TenantScopedModel
+
+__all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookSubscription"]
+
+
+class EventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    DEAD = "dead", "Dead"
+
+
+class OutboxEvent(BaseModel):
+    """A domain event written in the same transaction as the change it describes.
+
+    Platform-level events may have no tenant, so this table is not tenant-scoped.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "outbox_event"
+        ordering = ["created_at", "id"]
+        constraints = [status_check("outbox_event", EventStatus)]
+        indexes = [
+            # The drain only ever looks at claimable rows; a partial index keeps it small.
+            models.Index(
+                fields=["available_at"],
+                condition=models.Q(status__in=[EventStatus.PENDING, EventStatus.PROCESSING]),
+                name=constraint_name("idx", "outbox_event", ["available_at", "claimable"]),
+            ),
+            index("outbox_event", "tenant_id", "created_at"),
+            index("outbox_event", "status", "created_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.id}"
+
+
+class WebhookSubscription(TenantScopedModel, StatusModel):
+    url = models.URLField(max_length=2048)
+    description = models.CharField(max_length=500, blank=True, default="")
+    secret = models.CharField(max_length=100)
+    event_types = ArrayField(models.CharField(max_length=100), default=list)
+
+    class Meta:
+        db_table = "webhook_subscription"
+        ordering = ["created_at", "id"]
+        constraints = [status_check("webhook_subscription")]
+        indexes = [index("webhook_subscription", "tenant_id", "created_at", "id")]
+
+    def __str__(self):
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (will retry)"
+    DEAD = "dead", "Dead"
+
+
+class WebhookDelivery(TenantScopedModel):
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "webhook_delivery"
+        ordering = ["-created_at", "-id"]
+        constraints = [choices_check("webhook_delivery", "status", DeliveryStatus)]
+        indexes = [
+            index("webhook_delivery", "tenant_id", "subscription_id", "created_at"),
+            index("webhook_delivery", "tenant_id", "event_id"),
+            index("webhook_delivery", "tenant_id", "status", "next_attempt_at"),
+        ]

@@ -1,0 +1,36 @@
+"""Reads about tenants: above all, which actions a tenant may use."""
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from catalog.models import ActionScope, PackageAction, ToolAction
+from config.models import Status
+from tenancy.models import TenantToolOverride
+
+__all__ = ["entitled_actions"]
+
+
+def entitled_actions(tenant, *, at=None):
+    """The active actions `tenant` may use at `at` (now by default).
+
+    An action is entitled when it and its tool are active, and either the tool is core or the tenant
+    holds an active, unexpired, active package containing it; no override may disable the tool or
+    the action; platform-scope actions only in the platform tenant.
+    """
+    at = at or timezone.now()
+    in_held_package = PackageAction.objects.filter(
+        tool_action=OuterRef("pk"),
+        package__status=Status.ACTIVE,
+        package__tenant_packages__tenant=tenant,
+        package__tenant_packages__status=Status.ACTIVE,
+    ).filter(Q(package__tenant_packages__expires_at__isnull=True) | Q(package__tenant_packages__expires_at__gt=at))
+    disabled = TenantToolOverride.objects.for_tenant(tenant).filter(flags__enabled=False)
+    actions = (
+        ToolAction.objects.filter(status=Status.ACTIVE, tool__status=Status.ACTIVE)
+        .filter(Q(tool__is_core=True) | Exists(in_held_package))
+        .exclude(Exists(disabled.filter(tool_action=OuterRef("pk"))))
+        .exclude(Exists(disabled.filter(tool=OuterRef("tool_id"))))
+    )
+    if not tenant.is_platform:
+        actions = actions.filter(scope=ActionScope.TENANT)
+    return actions

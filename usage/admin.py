@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from config.admin import ReadOnlyAdmin
+from usage.models import UsageMetric
+
+
+@admin.register(UsageMetric)
+class UsageMetricAdmin(ReadOnlyAdmin):
+    list_display = ["period_start", "tenant", "tool_action", "count"]
+    list_select_related = ["tenant", "tool_action"]
+    date_hierarchy = "period_start"
