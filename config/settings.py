@@ -131,7 +131,7 @@ _database.update(
     CONN_HEALTH_CHECKS=True,
     # Transaction-mode poolers (PgBouncer) keep no session state between transactions.
     DISABLE_SERVER_SIDE_CURSORS=env.bool("DATABASE_POOLED", default=False),
-    OPTIONS={"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)},
+    OPTIONS={"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **_database.get("OPTIONS", {})},
 )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -220,6 +220,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Keep our JSON logging in workers instead of Celery's plain-text handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
 HUB_PERIODIC_TASKS = {
@@ -236,7 +238,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic target for production images; elsewhere whitenoise serves from the apps directly.
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")) if IS_PRODUCTION else None
 # Outside production whitenoise serves straight from the apps, so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,0 +1,36 @@
+import io
+import logging
+
+import pytest
+import structlog
+from django.core.management import call_command
+
+from catalog.models import Tool
+
+
+@pytest.fixture
+def seeded(db):
+    """The catalog, platform tenant and beat schedules of `manage.py seed`.
+
+    Seeded per test (inside its rolled-back transaction) so that tests which flush the database
+    never leave the next one without a catalog.
+    """
+    if not Tool.objects.exists():
+        call_command("seed", stdout=io.StringIO())
+
+
+@pytest.fixture
+def log_output():
+    """Everything logged while the test runs, rendered by the project's own JSON formatter."""
+    root = logging.getLogger()
+    formatter = next(
+        handler.formatter for handler in root.handlers if isinstance(handler.formatter, structlog.stdlib.ProcessorFormatter)
+    )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
