@@ -121,6 +121,9 @@ TEMPLATES = [
 DATABASE_ENGINE = "config.db.backend"
 if env.str("DATABASE_URL", default=""):
     _database = env.db_url("DATABASE_URL")
+    if not _database.get("HOST") and "host" in _database.get("OPTIONS", {}):
+        # postgres://user@/name?host=/socket/dir is how libpq spells a Unix socket.
+        _database["HOST"] = _database["OPTIONS"].pop("host")
     EMBEDDED_DATABASE = False
 else:
     _database = embedded_database_settings(DATA_DIR)
