@@ -242,7 +242,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 # collectstatic target for production images; elsewhere whitenoise serves from the apps directly.
-STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")) if IS_PRODUCTION else None
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or (str(BASE_DIR / "staticfiles") if IS_PRODUCTION else None)
 # Outside production whitenoise serves straight from the apps, so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -30,11 +30,13 @@ def test_broken_database_is_503(client):
 def test_unreachable_broker_is_503(client):
     from config.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    # Celery reads CELERY_BROKER_URL from the environment before its own settings, so the test
+    # breaks the connection the web process publishes on (the write URL).
+    original = app.conf.get("broker_write_url")
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     try:
         response = client.get("/health")
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_write_url = original
     assert response.status_code == 503
     assert response.json()["error"]["details"]["checks"] == {"database": "ok", "broker": "down"}
