@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from catalog.models import Package, Tool, ToolAction
+from catalog.models import Package, PackageAction, Tool, ToolAction
 from config.admin import ReadOnlyAdmin
 
 
@@ -24,3 +24,10 @@ class PackageAdmin(ReadOnlyAdmin):
     list_display = ["key", "name", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["key", "name"]
+
+
+@admin.register(PackageAction)
+class PackageActionAdmin(ReadOnlyAdmin):
+    list_display = ["package", "tool_action", "created_at"]
+    list_filter = ["package"]
+    list_select_related = ["package", "tool_action"]

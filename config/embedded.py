@@ -101,8 +101,13 @@ def _import_pgserver():
 
 
 def stop_embedded_database(data_dir: Path) -> None:
-    pgserver = _import_pgserver()
-
+    """Stop the embedded server (fast shutdown), whichever process started it."""
     pgdata = data_dir / "pg"
-    if (pgdata / "postmaster.pid").exists():
-        pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    _import_pgserver()
+    from pgserver._commands import pg_ctl
+
+    # As root the server runs as pgserver's own system user, and pg_ctl must too.
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
