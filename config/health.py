@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.access import PUBLIC
 from config.api.exceptions import error_body
 
 __all__ = ["HealthView", "check_broker", "check_database"]
@@ -40,8 +41,7 @@ def check_broker() -> bool:
 class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    # Open route: nothing to authorize.
-    tool_action = None
+    tool_action = PUBLIC
 
     @extend_schema(
         summary="Liveness and dependencies",

@@ -163,6 +163,12 @@ ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_LIFETIME_MINUTES
 REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_LIFETIME_DAYS", default=14))
 if not timedelta(days=7) <= REFRESH_TOKEN_LIFETIME <= timedelta(days=30):
     raise ImproperlyConfigured("REFRESH_TOKEN_LIFETIME_DAYS must be between 7 and 30")
+SERVICE_TOKEN_LIFETIME = timedelta(minutes=env.int("SERVICE_TOKEN_LIFETIME_MINUTES", default=10))
+# Spec §6: 5 login attempts per 15 minutes per IP + tenant + email.
+LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
+LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default=15 * 60)
+# An API key's last_used_at is written at most this often (not on every request).
+API_KEY_LAST_USED_RESOLUTION = timedelta(seconds=60)
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------
@@ -174,7 +180,7 @@ if OPS_PROFILE not in {"mvp", "standard", "enterprise"}:
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",

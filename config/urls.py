@@ -6,14 +6,17 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from config.api.views import api_not_found
 from config.health import HealthView
+from identity.api.views import jwks_view
 
 v1_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("", include("identity.api.urls")),
 ]
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("v1/", include(v1_patterns)),
     re_path(r"^v1(/.*)?$", api_not_found),
     path("admin/", admin.site.urls),

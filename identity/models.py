@@ -40,7 +40,7 @@ class UserManager(BaseUserManager.from_queryset(TenantScopedQuerySet)):
     def create_user(self, email, password=None, **extra_fields):
         from identity import services
 
-        return services.create_user(email=email, password=password, **extra_fields)
+        return services.create_user(email=email, password=password, **extra_fields).user
 
     def create_superuser(self, email, password=None, **extra_fields):
         from identity import services

@@ -14,7 +14,28 @@ from rest_framework.response import Response
 
 from config.request_context import current_request_id
 
-__all__ = ["ApiError", "api_exception_handler", "error_body", "error_response_for", "json_error_response"]
+__all__ = [
+    "AccountSuspended",
+    "ApiError",
+    "Conflict",
+    "DuplicateResource",
+    "ForbiddenAction",
+    "InvalidToken",
+    "NotFound",
+    "RateLimited",
+    "TenantMismatch",
+    "TenantNotFound",
+    "TenantOverrideForbidden",
+    "TenantSuspended",
+    "TokenExpired",
+    "TokenRevoked",
+    "Unauthorized",
+    "ValidationFailed",
+    "api_exception_handler",
+    "error_body",
+    "error_response_for",
+    "json_error_response",
+]
 
 logger = structlog.get_logger("hub.errors")
 
@@ -66,8 +87,19 @@ _DRF_CODES = {
 }
 
 
+WWW_AUTHENTICATE = 'Bearer realm="aza8-hub"'
+
+
 def error_response_for(exc) -> tuple[int, dict, dict]:
     """(status, body, headers) for any exception; unknown ones become a logged 500."""
+    status, body, headers = _error_response_for(exc)
+    if status == 401:
+        # RFC 9110: a 401 names the scheme the client should use.
+        headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **headers}
+    return status, body, headers
+
+
+def _error_response_for(exc) -> tuple[int, dict, dict]:
     if isinstance(exc, ApiError):
         return exc.status_code, error_body(exc.code, exc.message, exc.details), exc.headers
     if isinstance(exc, drf.ValidationError):
@@ -109,3 +141,36 @@ def json_error_response(exc) -> JsonResponse:
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+def _error(name: str, status: int, code: str, message: str) -> type[ApiError]:
+    return type(name, (ApiError,), {"status_code": status, "code": code, "message": message, "__module__": __name__})
+
+
+# The stable codes of spec §7; services raise these and the handler renders them.
+ValidationFailed = _error("ValidationFailed", 400, "VALIDATION_ERROR", "The request is invalid.")
+TenantMismatch = _error("TenantMismatch", 400, "TENANT_MISMATCH", "X-Tenant-Id does not match the credential's tenant.")
+TenantOverrideForbidden = _error(
+    "TenantOverrideForbidden", 400, "TENANT_OVERRIDE_FORBIDDEN", "The tenant comes from the credential, not the body."
+)
+Unauthorized = _error("Unauthorized", 401, "UNAUTHORIZED", "Authentication failed.")
+InvalidToken = _error("InvalidToken", 401, "INVALID_TOKEN", "The token is invalid.")
+TokenExpired = _error("TokenExpired", 401, "TOKEN_EXPIRED", "The token has expired.")
+TokenRevoked = _error("TokenRevoked", 401, "TOKEN_REVOKED", "The token has been revoked.")
+TenantNotFound = _error("TenantNotFound", 401, "TENANT_NOT_FOUND", "The credential's tenant does not exist.")
+TenantSuspended = _error("TenantSuspended", 403, "TENANT_SUSPENDED", "The tenant is suspended.")
+AccountSuspended = _error("AccountSuspended", 403, "ACCOUNT_SUSPENDED", "The account is suspended.")
+ForbiddenAction = _error("ForbiddenAction", 403, "FORBIDDEN_ACTION", "You are not allowed to perform this action.")
+NotFound = _error("NotFound", 404, "NOT_FOUND", "Resource not found.")
+Conflict = _error("Conflict", 409, "CONFLICT", "The request conflicts with the current state.")
+DuplicateResource = _error("DuplicateResource", 409, "DUPLICATE_RESOURCE", "A resource with these values already exists.")
+
+
+class RateLimited(ApiError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests."
+
+    def __init__(self, retry_after: int, message=None):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, headers={"Retry-After": str(self.retry_after)})

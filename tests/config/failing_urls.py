@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import urls as hub_urls
+from config.api.access import PUBLIC
 
 LEAKED_SECRET = "aza8_deadbeef_topsecretvalue"
 
@@ -14,7 +15,7 @@ LEAKED_SECRET = "aza8_deadbeef_topsecretvalue"
 class ExplodingView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    tool_action = None
+    tool_action = PUBLIC
 
     def get(self, request):
         raise RuntimeError(f"boom with {LEAKED_SECRET} in the message")

@@ -1,0 +1,99 @@
+"""/v1/auth/* and the JWKS document. Thin: parse, call identity.sessions, answer."""
+
+from django.http import JsonResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.access import AUTHENTICATED, PUBLIC
+from config.api.exceptions import ValidationFailed
+from config.middleware import client_ip
+from identity import sessions
+from identity.api import serializers
+from identity.tokens import jwks
+
+AUTH_TAG = ["auth"]
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PublicAuthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    tool_action = PUBLIC
+
+
+class LoginView(PublicAuthView):
+    @extend_schema(tags=AUTH_TAG, request=serializers.LoginSerializer, responses=serializers.SessionTokensSerializer,
+                   auth=[], summary="Log in with tenant slug, email and password")
+    def post(self, request):
+        data = _valid(serializers.LoginSerializer, request)
+        tokens = sessions.login(
+            tenant_slug=data["tenant"], email=data["email"], password=data["password"], ip=client_ip(request)
+        )
+        return Response(tokens.as_response())
+
+
+class RefreshView(PublicAuthView):
+    @extend_schema(tags=AUTH_TAG, request=serializers.RefreshSerializer, responses=serializers.SessionTokensSerializer,
+                   auth=[], summary="Rotate a refresh token into a new token pair")
+    def post(self, request):
+        data = _valid(serializers.RefreshSerializer, request)
+        return Response(sessions.refresh(refresh_token=data["refresh_token"]).as_response())
+
+
+class AcceptInvitationView(PublicAuthView):
+    @extend_schema(tags=AUTH_TAG, request=serializers.AcceptInvitationSerializer,
+                   responses=serializers.AcceptedUserSerializer, auth=[],
+                   summary="Set a password with a single-use invitation token")
+    def post(self, request):
+        data = _valid(serializers.AcceptInvitationSerializer, request)
+        user = sessions.accept_invitation(token=data["token"], password=data["password"])
+        return Response(serializers.AcceptedUserSerializer(user).data)
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+    tool_action = AUTHENTICATED
+
+    @extend_schema(tags=AUTH_TAG, request=serializers.LogoutSerializer, responses={204: None},
+                   summary="Revoke the refresh token and the presented access token")
+    def post(self, request):
+        if request.user.user is None:
+            raise ValidationFailed("Only user sessions log out; revoke API keys instead.")
+        data = _valid(serializers.LogoutSerializer, request)
+        sessions.logout(principal=request.user, refresh_token=data.get("refresh_token"))
+        return Response(status=204)
+
+
+class ServiceTokenView(APIView):
+    permission_classes = [IsAuthenticated]
+    tool_action = AUTHENTICATED
+
+    @extend_schema(tags=AUTH_TAG, request=None, responses=serializers.AccessTokenSerializer,
+                   summary="Exchange an API key for a short-lived service JWT")
+    def post(self, request):
+        if request.user.api_key is None or request.user.claims:
+            raise ValidationFailed("Present an API key (aza8_…) as the bearer credential.")
+        issued = sessions.service_token(principal=request.user)
+        return Response({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in})
+
+
+def jwks_view(request):
+    """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped."""
+    if request.method not in ("GET", "HEAD"):
+        from config.api.exceptions import json_error_response
+        from rest_framework.exceptions import MethodNotAllowed
+
+        return json_error_response(MethodNotAllowed(request.method))
+    response = JsonResponse(jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+jwks_view.tool_action = PUBLIC

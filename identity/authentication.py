@@ -1,0 +1,153 @@
+"""The one DRF authentication path: credential → principal and tenant, with every status check.
+
+`Authorization: Bearer <credential>` carries either an API key (`aza8_…`) or an access JWT (user or
+service). The tenant always comes from the credential; `X-Tenant-Id` may only repeat it.
+"""
+
+from django.core.cache import cache
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+
+from config.api.exceptions import (
+    AccountSuspended,
+    InvalidToken,
+    TenantMismatch,
+    TenantNotFound,
+    TenantSuspended,
+    TokenExpired,
+    TokenRevoked,
+    Unauthorized,
+    WWW_AUTHENTICATE,
+)
+from config.middleware import client_ip
+from config.models import Status
+from identity import api_keys
+from identity.models import ApiKey, ApiKeyStatus, User
+from identity.principal import Principal
+from identity.tokens import TokenType, decode_access_token
+from tenancy.models import Tenant
+
+__all__ = ["HubAuthentication", "blacklist_access_token", "bearer_credential"]
+
+
+def bearer_credential(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    return credential.strip()
+
+
+def _blacklist_key(jti: str) -> str:
+    return f"jwt-blacklist:{jti}"
+
+
+def blacklist_access_token(claims: dict) -> None:
+    """Refuse this access token until it expires anyway (logout)."""
+    remaining = int(claims["exp"] - timezone.now().timestamp())
+    if remaining > 0:
+        cache.set(_blacklist_key(claims["jti"]), True, timeout=remaining + 1)
+
+
+def _check_tenant(tenant: Tenant | None, request) -> Tenant:
+    if tenant is None:
+        raise TenantNotFound()
+    if tenant.status != Status.ACTIVE:
+        raise TenantSuspended()
+    header = request.META.get("HTTP_X_TENANT_ID")
+    if header is not None and header.strip().lower() != str(tenant.pk):
+        raise TenantMismatch()
+    return tenant
+
+
+def _check_api_key(api_key: ApiKey, request) -> None:
+    if api_key.status == ApiKeyStatus.REVOKED:
+        raise TokenRevoked("The API key has been revoked.")
+    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        raise TokenExpired("The API key has expired.")
+    if api_key.status != ApiKeyStatus.ACTIVE:
+        raise AccountSuspended("The API key is suspended.")
+    if not api_keys.ip_allowed(api_key, client_ip(request)):
+        raise Unauthorized("The API key may not be used from this address.")
+
+
+def _check_user(user: User) -> None:
+    if user.deleted_at is not None or user.status != Status.ACTIVE:
+        raise AccountSuspended()
+
+
+class HubAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        credential = bearer_credential(request)
+        if credential is None:
+            return None
+        if api_keys.looks_like_api_key(credential):
+            principal = self._from_api_key(credential, request)
+        else:
+            principal = self._from_jwt(credential, request)
+        request._request.principal = principal  # for the access log line
+        return principal, credential
+
+    def authenticate_header(self, request):
+        return WWW_AUTHENTICATE
+
+    def _from_api_key(self, credential, request) -> Principal:
+        parts = api_keys.split_key(credential)
+        if parts is None:
+            raise InvalidToken("The API key is malformed.")
+        prefix, secret = parts
+        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+        if api_key is None or not api_keys.verify_secret(api_key, secret):
+            raise InvalidToken("The API key is invalid.")
+        tenant = _check_tenant(api_key.tenant, request)
+        _check_api_key(api_key, request)
+        api_keys.touch_last_used(api_key)
+        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key)
+
+    def _from_jwt(self, credential, request) -> Principal:
+        claims = decode_access_token(credential)
+        if cache.get(_blacklist_key(claims["jti"])):
+            raise TokenRevoked()
+        if claims["type"] == TokenType.SERVICE:
+            return self._service_from_claims(claims, request)
+        user = User.objects.select_related("tenant").filter(pk=claims["sub"], tenant_id=claims["tenantId"]).first()
+        if user is None:
+            if not Tenant.objects.filter(pk=claims["tenantId"]).exists():
+                raise TenantNotFound()
+            raise InvalidToken()
+        tenant = _check_tenant(user.tenant, request)
+        _check_user(user)
+        return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims)
+
+    def _service_from_claims(self, claims, request) -> Principal:
+        api_key = ApiKey.objects.select_related("tenant").filter(pk=claims["sub"], tenant_id=claims["tenantId"]).first()
+        if api_key is None:
+            if not Tenant.objects.filter(pk=claims["tenantId"]).exists():
+                raise TenantNotFound()
+            raise InvalidToken()
+        tenant = _check_tenant(api_key.tenant, request)
+        # A service token lives only as long as the key that minted it stays usable.
+        _check_api_key(api_key, request)
+        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, claims=claims)
+
+
+class HubAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = HubAuthentication
+    name = ["bearerJwt", "apiKey"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "Access token from POST /v1/auth/login (user) or POST /v1/auth/token (service).",
+            },
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "aza8_<prefix>_<secret>",
+                "description": "API key sent as a bearer credential; X-Tenant-Id may repeat its tenant.",
+            },
+        ]

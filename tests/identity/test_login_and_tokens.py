@@ -1,0 +1,233 @@
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from django.db import connection
+
+from audit.models import AuditLog
+from identity import sessions
+from identity.tokens import _backend, issue_access_token
+from tests.identity.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def error_code(response):
+    return response.json()["error"]["code"]
+
+
+def test_login_returns_a_token_pair(api, tokens):
+    assert set(tokens) == {"accessToken", "refreshToken", "tokenType", "expiresIn"}
+    assert tokens["tokenType"] == "Bearer" and tokens["expiresIn"] == 900
+
+
+def test_access_token_verifies_with_plain_pyjwt_against_the_jwks_document_only(api, tokens, user, tenant):
+    document = api.get("/.well-known/jwks.json").json()
+    assert "data" not in document and document["keys"]
+    header = jwt.get_unverified_header(tokens["accessToken"])
+    assert header["alg"] == "RS256" and header["kid"]
+    key = jwt.PyJWKSet.from_dict(document)[header["kid"]]
+    claims = jwt.decode(tokens["accessToken"], key.key, algorithms=["RS256"], issuer="aza8-hub")
+    assert claims["sub"] == str(user.pk) and claims["tenantId"] == str(tenant.pk)
+    assert claims["type"] == "user" and claims["groups"] == []
+    assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
+    assert "password" not in str(claims) and "email" not in claims
+
+
+def test_group_names_ride_in_the_token(api, user, tenant):
+    from tests.factories import GroupFactory, UserGroupFactory
+
+    UserGroupFactory(user=user, group=GroupFactory(tenant=tenant, name="OPERATOR"))
+    UserGroupFactory(user=user, group=GroupFactory(tenant=tenant, name="SUSPENDED_ONE", status="suspended"))
+    token = api.login(tenant, user.email).json()["data"]["accessToken"]
+    assert jwt.decode(token, options={"verify_signature": False})["groups"] == ["OPERATOR"]
+
+
+@pytest.mark.parametrize(
+    "email, password, reason",
+    [("ana@acme.com", "wrong password!", "wrong_password"), ("nobody@acme.com", PASSWORD, "unknown_account")],
+)
+def test_failed_logins_answer_the_same_and_are_audited(api, user, tenant, email, password, reason):
+    response = api.login(tenant, email, password)
+    assert response.status_code == 401 and error_code(response) == "UNAUTHORIZED"
+    assert response.json()["error"]["message"] == "Invalid credentials."
+    entry = AuditLog.objects.get(action="auth.login.failed")
+    assert entry.tenant == tenant and entry.metadata["reason"] == reason
+    assert entry.metadata["requestId"] == response["X-Request-Id"]
+
+
+def test_unknown_tenant_is_audited_in_the_platform_trail(api, seeded):
+    response = api.post("/v1/auth/login", {"tenant": "ghost", "email": "a@b.co", "password": "x" * 12})
+    assert response.status_code == 401
+    assert AuditLog.objects.get(action="auth.login.failed").tenant.is_platform
+
+
+def test_successful_login_is_audited(api, tokens, user):
+    entry = AuditLog.objects.get(action="auth.login")
+    assert entry.actor_user == user and entry.actor_type == "user" and entry.entity_id == str(user.pk)
+
+
+def test_suspended_user_and_suspended_tenant_cannot_log_in(api, user, tenant):
+    user.status = "suspended"
+    user.save()
+    assert error_code(api.login(tenant, user.email)) == "ACCOUNT_SUSPENDED"
+    user.status = "active"
+    user.save()
+    tenant.status = "suspended"
+    tenant.save()
+    response = api.login(tenant, user.email)
+    assert response.status_code == 403 and error_code(response) == "TENANT_SUSPENDED"
+
+
+def test_invalid_login_body_is_a_validation_error(api, tenant):
+    response = api.post("/v1/auth/login", {"tenant": tenant.slug, "email": "not-an-email"})
+    assert response.status_code == 400 and error_code(response) == "VALIDATION_ERROR"
+    assert set(response.json()["error"]["details"]) == {"email", "password"}
+
+
+def test_sixth_attempt_in_the_window_is_rate_limited(api, user, tenant):
+    for _ in range(5):
+        assert api.login(tenant, user.email, "wrong password!").status_code == 401
+    response = api.login(tenant, user.email)  # even the right password
+    assert response.status_code == 429 and error_code(response) == "RATE_LIMITED"
+    assert 0 < int(response["Retry-After"]) <= 900
+    # The limit is per IP + tenant + email: another address or account is not affected.
+    assert api.login(tenant, user.email, REMOTE_ADDR="10.9.9.9").status_code == 200
+    assert api.login(tenant, "other@acme.com", "wrong password!").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_holds_under_twenty_concurrent_attempts(seeded):
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory(slug="busy")
+    outcomes = []
+    barrier = threading.Barrier(20)
+
+    def attempt():
+        try:
+            barrier.wait()
+            sessions.login(tenant_slug=tenant.slug, email="x@busy.com", password="wrong", ip="203.0.113.7")
+        except Exception as exc:  # noqa: BLE001 - the outcome is the error code
+            outcomes.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["RATE_LIMITED"] * 15 + ["UNAUTHORIZED"] * 5
+
+
+def test_passwords_are_hashed_with_argon2(user):
+    assert user.password.startswith("argon2$argon2id$")
+
+
+def test_missing_and_garbage_credentials(api, whoami_urls):
+    missing = api.get("/v1/test/whoami")
+    assert missing.status_code == 401 and error_code(missing) == "UNAUTHORIZED"
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert error_code(api.get("/v1/test/whoami", token="garbage")) == "INVALID_TOKEN"
+    assert error_code(api.get("/v1/test/whoami", HTTP_AUTHORIZATION="Basic dXNlcjpwdw==")) == "UNAUTHORIZED"
+
+
+def test_user_token_authenticates(api, whoami_urls, tokens, user, tenant):
+    response = api.get("/v1/test/whoami", token=tokens["accessToken"])
+    assert response.status_code == 200
+    assert response.json()["data"] == {"type": "user", "id": str(user.pk), "tenant": str(tenant.pk)}
+
+
+def forge(claims_override=None, **encode_kwargs):
+    now = int(datetime.now(timezone.utc).timestamp())
+    claims = {"sub": "x", "tenantId": "y", "type": "user", "groups": [], "iat": now, "exp": now + 60,
+              "jti": "j", "iss": "aza8-hub"}
+    claims.update(claims_override or {})
+    return jwt.encode(claims, **encode_kwargs)
+
+
+def hs256_by_hand(claims_override, secret: bytes, kid: str) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    now = int(datetime.now(timezone.utc).timestamp())
+    claims = {"type": "user", "groups": [], "iat": now, "exp": now + 60, "jti": "j", "iss": "aza8-hub", **claims_override}
+    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': kid}).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def test_expired_tampered_and_forged_tokens_are_refused(api, whoami_urls, user, tenant, tokens):
+    ring_backend = _backend()
+    expired = ring_backend.encode({"sub": str(user.pk), "tenantId": str(tenant.pk), "type": "user", "groups": [],
+                                   "iat": 1, "exp": 2, "jti": "old"})
+    assert error_code(api.get("/v1/test/whoami", token=expired)) == "TOKEN_EXPIRED"
+    header, payload, signature = tokens["accessToken"].split(".")
+    tampered = ".".join([header, payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1], signature])
+    assert error_code(api.get("/v1/test/whoami", token=tampered)) == "INVALID_TOKEN"
+    unsigned = forge({"sub": str(user.pk), "tenantId": str(tenant.pk)}, key=None, algorithm="none")
+    assert error_code(api.get("/v1/test/whoami", token=unsigned)) == "INVALID_TOKEN"
+    # Algorithm confusion: an HMAC "signed" with the public key must not pass as RS256.
+    public_pem = ring_backend.ring.public_keys[ring_backend.ring.signing_kid].public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    confused = hs256_by_hand({"sub": str(user.pk), "tenantId": str(tenant.pk)}, public_pem, ring_backend.ring.signing_kid)
+    assert error_code(api.get("/v1/test/whoami", token=confused)) == "INVALID_TOKEN"
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    foreign = forge({"sub": str(user.pk), "tenantId": str(tenant.pk)}, key=stranger, algorithm="RS256",
+                    headers={"kid": ring_backend.ring.signing_kid})
+    assert error_code(api.get("/v1/test/whoami", token=foreign)) == "INVALID_TOKEN"
+
+
+def test_token_for_a_tenant_that_does_not_exist(api, whoami_urls, user):
+    import uuid
+
+    token = issue_access_token(subject=user.pk, tenant_id=uuid.uuid4(), token_type="user").token
+    response = api.get("/v1/test/whoami", token=token)
+    assert response.status_code == 401 and error_code(response) == "TENANT_NOT_FOUND"
+
+
+def test_key_rotation_signs_with_the_newest_and_verifies_the_older(api, whoami_urls, settings, user, tenant):
+    from config.embedded import _generate_rsa_private_key_pem
+
+    old_token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
+    (old_kid,) = settings.JWT_PRIVATE_KEYS
+    settings.JWT_PRIVATE_KEYS = {**settings.JWT_PRIVATE_KEYS, "2026-12": _generate_rsa_private_key_pem()}
+    assert {key["kid"] for key in api.get("/.well-known/jwks.json").json()["keys"]} == {old_kid, "2026-12"}
+    new_token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
+    assert jwt.get_unverified_header(new_token)["kid"] == "2026-12"
+    assert api.get("/v1/test/whoami", token=old_token).status_code == 200
+    assert api.get("/v1/test/whoami", token=new_token).status_code == 200
+    settings.JWT_PRIVATE_KEYS = {"2026-12": settings.JWT_PRIVATE_KEYS["2026-12"]}
+    assert error_code(api.get("/v1/test/whoami", token=old_token)) == "INVALID_TOKEN"
+
+
+def test_suspension_and_deletion_take_effect_on_the_next_request(api, whoami_urls, tokens, user, tenant):
+    from django.utils import timezone as tz
+
+    token = tokens["accessToken"]
+    user.status = "suspended"
+    user.save()
+    assert error_code(api.get("/v1/test/whoami", token=token)) == "ACCOUNT_SUSPENDED"
+    user.status, user.deleted_at = "active", tz.now()
+    user.save()
+    assert error_code(api.get("/v1/test/whoami", token=token)) == "ACCOUNT_SUSPENDED"
+    user.deleted_at = None
+    user.save()
+    tenant.status = "suspended"
+    tenant.save()
+    response = api.get("/v1/test/whoami", token=token)
+    assert response.status_code == 403 and error_code(response) == "TENANT_SUSPENDED"
+
+
+def test_jwks_refuses_writes(api):
+    response = api.post("/.well-known/jwks.json")
+    assert response.status_code == 405 and error_code(response) == "METHOD_NOT_ALLOWED"
