@@ -10,10 +10,11 @@ __all__ = ["REDACTED", "is_sensitive_key", "scrub"]
 
 REDACTED = "[REDACTED]"
 
+# Matched against the key lower-cased without separators, at its end: "refresh_token",
+# "X-Api-Key" and "clientSecret" are sensitive; "tokenType" and "revokedTokens" (a count) are not.
 _SENSITIVE_KEY = re.compile(
-    r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|apikey|credential|pepper|"
-    r"private[_-]?key|signature|session|digest|hash)",
-    re.IGNORECASE,
+    r"(token|secret|password|passwd|apikey|privatekey|authorization|cookie|signature|digest|hash|"
+    r"credential|credentials|pepper|sessionid)$"
 )
 _CREDENTIAL_PATTERNS = [
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
@@ -24,7 +25,7 @@ _CREDENTIAL_PATTERNS = [
 
 
 def is_sensitive_key(key) -> bool:
-    return isinstance(key, str) and bool(_SENSITIVE_KEY.search(key))
+    return isinstance(key, str) and bool(_SENSITIVE_KEY.search(re.sub(r"[-_ .]", "", key.lower())))
 
 
 def _scrub_string(value: str) -> str:

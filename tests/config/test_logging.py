@@ -84,3 +84,16 @@ def test_scrub_does_not_modify_its_input():
     original = {"password": "x", "inner": {"token": "y"}}
     scrub(original)
     assert original == {"password": "x", "inner": {"token": "y"}}
+
+
+@pytest.mark.parametrize(
+    "key", ["password", "refresh_token", "accessToken", "X-Api-Key", "client_secret", "Set-Cookie", "tokenHash",
+            "private-key", "Authorization", "webhookSignature"],
+)
+def test_sensitive_keys(key):
+    assert scrub({key: "value"}) == {key: REDACTED}
+
+
+@pytest.mark.parametrize("key", ["tokenType", "revokedTokens", "expiresIn", "email", "scopeCount", "keyVersion"])
+def test_harmless_keys_are_kept(key):
+    assert scrub({key: "value"}) == {key: "value"}
