@@ -27,8 +27,8 @@ test: $(VENV)/.installed-dev
 ## The suite against the machine's PostgreSQL, Redis and RabbitMQ (../shared/services.md).
 test-services: $(VENV)/.installed-dev
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub \
-	CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
-	CACHE_URL=redis://127.0.0.1:6379/1 \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
+	CACHE_URL=redis://127.0.0.1:6379/15 \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 seed: $(VENV)/.installed-runtime
