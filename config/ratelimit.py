@@ -8,7 +8,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 
@@ -24,7 +24,7 @@ class Hit:
 
 
 def _increment_atomically(key: str, window_seconds: int) -> int:
-    if isinstance(cache, RedisCache):
+    if isinstance(caches["default"], RedisCache):
         if cache.add(key, 1, timeout=window_seconds):
             return 1
         try:

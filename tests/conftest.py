@@ -3,7 +3,7 @@ import logging
 
 import pytest
 import structlog
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.management import call_command
 
@@ -15,7 +15,7 @@ def _empty_cache(request):
     """Rate-limit counters, blacklists and cached permissions live in the cache, which (on Redis)
     no transaction rolls back: every test starts from an empty one. The database cache needs no
     clearing (each test's transaction takes its rows away) and no database access is assumed."""
-    if not isinstance(cache, DatabaseCache):
+    if not isinstance(caches["default"], DatabaseCache):
         cache.clear()
 
 
