@@ -4,7 +4,7 @@ import structlog
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,7 +40,8 @@ def check_broker() -> bool:
 
 class HealthView(APIView):
     authentication_classes = []
-    permission_classes = [AllowAny]
+    # Load balancers and orchestrators poll this; it must never answer 429.
+    throttle_classes = []
     tool_action = PUBLIC
 
     @extend_schema(

@@ -169,6 +169,7 @@ LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default=15 * 60)
 # An API key's last_used_at is written at most this often (not on every request).
 API_KEY_LAST_USED_RESOLUTION = timedelta(seconds=60)
+PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------
@@ -181,9 +182,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.ToolActionPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -202,6 +204,13 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
     ],
+}
+# Requests per minute per tenant (auth: per client address), overridable per tenant in
+# tenant_config.limits.rateLimits.
+RATE_LIMITS = {
+    "auth": env.int("RATE_LIMIT_AUTH_PER_MINUTE", default=60),
+    "read": env.int("RATE_LIMIT_READ_PER_MINUTE", default=1200),
+    "write": env.int("RATE_LIMIT_WRITE_PER_MINUTE", default=300),
 }
 # How many reverse proxies in front of the hub append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)

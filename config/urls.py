@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from config.api.views import api_not_found
 from config.health import HealthView
-from identity.api.views import jwks_view
+from identity.api.auth import jwks_view
 
 v1_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),

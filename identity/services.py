@@ -5,13 +5,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import SYSTEM, Actor, record
 from catalog.fixtures import GroupTemplate, load_catalog_fixture
 from config.changes import ChangeLog
-from config.api.exceptions import Conflict, DuplicateResource, ValidationFailed
+from config.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
+from config.models import Status
 from identity import api_keys
-from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, User, UserGroup
+from identity.authorization import bump_tenant_version
+from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
+from outbox.services import emit
 from identity.sessions import IssuedInvitation, create_invitation
 from tenancy.selectors import entitled_actions
 from tenancy.services import ensure_platform_tenant
@@ -19,12 +23,22 @@ from tenancy.services import ensure_platform_tenant
 __all__ = [
     "NewApiKey",
     "NewUser",
+    "add_member",
     "create_api_key",
+    "create_group",
     "create_platform_staff",
     "create_user",
+    "delete_user",
+    "grant_permissions",
+    "remove_member",
+    "revoke_permission",
     "rotate_api_key",
     "seed_tenant_groups",
     "set_api_key_status",
+    "set_group_status",
+    "set_user_status",
+    "update_group",
+    "update_user",
 ]
 
 
@@ -41,7 +55,10 @@ class NewUser:
 
 @transaction.atomic
 def create_user(*, tenant, email: str, password: str | None = None, name: str = "", actor: Actor = SYSTEM, **fields) -> NewUser:
-    user = User(tenant=tenant, email=_normalize_email(email), name=name, **fields)
+    email = _normalize_email(email)
+    if User.objects.for_tenant(tenant).filter(email__iexact=email).exists():
+        raise DuplicateResource("A user with this email already exists in the tenant.")
+    user = User(tenant=tenant, email=email, name=name, **fields)
     if password:
         user.set_password(password)
     else:
@@ -56,6 +73,7 @@ def create_user(*, tenant, email: str, password: str | None = None, name: str = 
         actor=actor,
         metadata={"fields": sorted(["email", "name", *fields]), "invited": invitation is not None},
     )
+    emit("user.created", tenant=tenant, data={"userId": str(user.pk), "invited": invitation is not None})
     return NewUser(user=user, invitation=invitation)
 
 
@@ -93,6 +111,7 @@ def _top_up_group(tenant, template: GroupTemplate, entitled, changes: ChangeLog)
         [GroupPermission(tenant=tenant, group=group, tool_action=action) for action in missing]
     )
     changes.add(f"grant {len(missing)} action(s) to {template.name} in {tenant.slug}")
+    bump_tenant_version(tenant.pk)
     record(tenant=tenant, action="groups.permissions.grant", entity_type="group", entity_id=group.pk,
            metadata={"toolActions": sorted(action.key for action in missing)})
 
@@ -132,10 +151,32 @@ def _validated_networks(networks) -> list[str]:
 
 @transaction.atomic
 def create_api_key(
-    *, tenant, name: str, profile: str | None = None, scopes=(), expires_at=None, allowed_networks=(), actor: Actor = SYSTEM
+    *,
+    tenant,
+    name: str,
+    profile: str | None = None,
+    scopes=(),
+    expires_at=None,
+    allowed_networks=(),
+    actor: Actor = SYSTEM,
+    granter_permissions: frozenset | None = None,
 ) -> NewApiKey:
     if bool(profile) == bool(scopes):
         raise ValidationFailed("Give either a profile or a list of scopes.")
+    entitled = entitled_actions(tenant)
+    if scopes:
+        known = set(entitled.filter(key__in=list(scopes)).values_list("key", flat=True))
+        unknown = sorted(set(scopes) - known)
+        if unknown:
+            raise ValidationFailed("Some scopes are unknown or not available to this tenant.", details={"scopes": unknown})
+        reach = known
+    else:
+        reach = set(entitled.filter(access_level__in=api_keys.profile_access_levels(profile)).values_list("key", flat=True))
+    # Nobody mints a key that can do more than they can: that would be a way around their grants.
+    if granter_permissions is not None and not reach <= granter_permissions:
+        raise ForbiddenAction(
+            "The key would allow actions you do not have.", details={"toolActions": sorted(reach - granter_permissions)}
+        )
     if ApiKey.objects.for_tenant(tenant).filter(name=name).exists():
         raise DuplicateResource("An API key with this name already exists.")
     generated = api_keys.generate_key()
@@ -153,6 +194,7 @@ def create_api_key(
     )
     record(tenant=tenant, action="api_keys.create", entity_type="api_key", entity_id=api_key.pk, actor=actor,
            metadata={"profile": profile, "scopeCount": len(api_key.scopes), "prefix": api_key.prefix})
+    emit("api_key.created", tenant=tenant, data={"apiKeyId": str(api_key.pk), "name": api_key.name})
     return NewApiKey(api_key=api_key, key=generated.full_key)
 
 
@@ -173,8 +215,192 @@ def set_api_key_status(*, api_key: ApiKey, status: str, reason: str = "", actor:
         raise Conflict("A revoked API key cannot be reactivated; create a new one.")
     if status == ApiKeyStatus.SUSPENDED and not reason:
         raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
-    api_key.status, api_key.suspended_reason = status, reason
+    previous = api_key.status
+    api_key.status, api_key.suspended_reason = status, reason if status == ApiKeyStatus.SUSPENDED else ""
     api_key.save(update_fields=["status", "suspended_reason", "updated_at"])
     record(tenant=api_key.tenant, action="api_keys.status.update", entity_type="api_key", entity_id=api_key.pk,
-           actor=actor, metadata={"status": status})
+           actor=actor, metadata={"from": previous, "to": status})
+    if status == ApiKeyStatus.REVOKED and previous != ApiKeyStatus.REVOKED:
+        emit("api_key.revoked", tenant=api_key.tenant, data={"apiKeyId": str(api_key.pk), "name": api_key.name})
     return api_key
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+def _changed(instance, values: dict) -> list[str]:
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, values[name])
+    return changed
+
+
+@transaction.atomic
+def update_user(*, user: User, actor: Actor, **values) -> User:
+    if "email" in values:
+        values["email"] = _normalize_email(values["email"])
+        clash = User.objects.for_tenant(user.tenant).filter(email__iexact=values["email"]).exclude(pk=user.pk)
+        if clash.exists():
+            raise DuplicateResource("A user with this email already exists in the tenant.")
+    changed = _changed(user, values)
+    if changed:
+        user.save(update_fields=[*changed, "updated_at"])
+        record(tenant=user.tenant, action="users.update", entity_type="user", entity_id=user.pk, actor=actor,
+               metadata={"changedFields": sorted(changed)})
+        emit("user.updated", tenant=user.tenant, data={"userId": str(user.pk), "changedFields": sorted(changed)})
+    return user
+
+
+def _revoke_sessions(user: User) -> None:
+    RefreshToken.objects.for_tenant(user.tenant).filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def set_user_status(*, user: User, status: str, reason: str = "", actor: Actor) -> User:
+    if status == Status.SUSPENDED and not reason:
+        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
+    if actor.user is not None and actor.user.pk == user.pk and status == Status.SUSPENDED:
+        raise Conflict("You cannot suspend yourself.")
+    previous = user.status
+    user.status, user.suspended_reason = status, reason if status == Status.SUSPENDED else ""
+    user.save(update_fields=["status", "suspended_reason", "updated_at"])
+    if status == Status.SUSPENDED:
+        _revoke_sessions(user)
+    bump_tenant_version(user.tenant_id)
+    record(tenant=user.tenant, action="users.status.update", entity_type="user", entity_id=user.pk, actor=actor,
+           metadata={"from": previous, "to": status})
+    data = {"userId": str(user.pk), "status": status}
+    emit("user.status.changed", tenant=user.tenant, data=data)
+    emit("user.updated", tenant=user.tenant, data={**data, "changedFields": ["status"]})
+    return user
+
+
+@transaction.atomic
+def delete_user(*, user: User, actor: Actor) -> User:
+    """Soft delete with irreversible anonymisation: the id stays for the audit trail, the person goes."""
+    if actor.user is not None and actor.user.pk == user.pk:
+        raise Conflict("You cannot delete yourself.")
+    user.email = f"deleted-{user.pk.hex}@anonymised.invalid"
+    user.name = ""
+    user.deleted_at = timezone.now()
+    user.set_unusable_password()
+    user.save(update_fields=["email", "name", "deleted_at", "password", "updated_at"])
+    _revoke_sessions(user)
+    Invitation.objects.for_tenant(user.tenant).filter(user=user, accepted_at__isnull=True).delete()
+    UserGroup.objects.for_tenant(user.tenant).filter(user=user).delete()
+    ApiKey.objects.for_tenant(user.tenant).filter(created_by=user).update(created_by=None)
+    bump_tenant_version(user.tenant_id)
+    record(tenant=user.tenant, action="users.delete", entity_type="user", entity_id=user.pk, actor=actor,
+           metadata={"anonymised": True})
+    emit("user.updated", tenant=user.tenant, data={"userId": str(user.pk), "deleted": True})
+    return user
+
+
+# --- Groups, memberships, grants --------------------------------------------------------------
+
+
+@transaction.atomic
+def create_group(*, tenant, name: str, description: str = "", actor: Actor) -> Group:
+    if Group.objects.for_tenant(tenant).filter(name__iexact=name).exists():
+        raise DuplicateResource("A group with this name already exists in the tenant.")
+    group = Group.objects.create(tenant=tenant, name=name, description=description)
+    record(tenant=tenant, action="groups.create", entity_type="group", entity_id=group.pk, actor=actor)
+    emit("group.created", tenant=tenant, data={"groupId": str(group.pk), "name": group.name})
+    return group
+
+
+@transaction.atomic
+def update_group(*, group: Group, actor: Actor, **values) -> Group:
+    if "name" in values:
+        clash = Group.objects.for_tenant(group.tenant).filter(name__iexact=values["name"]).exclude(pk=group.pk)
+        if clash.exists():
+            raise DuplicateResource("A group with this name already exists in the tenant.")
+    changed = _changed(group, values)
+    if changed:
+        group.save(update_fields=[*changed, "updated_at"])
+        if "name" in changed:
+            bump_tenant_version(group.tenant_id)
+        record(tenant=group.tenant, action="groups.update", entity_type="group", entity_id=group.pk, actor=actor,
+               metadata={"changedFields": sorted(changed)})
+        emit("group.updated", tenant=group.tenant, data={"groupId": str(group.pk), "changedFields": sorted(changed)})
+    return group
+
+
+@transaction.atomic
+def set_group_status(*, group: Group, status: str, reason: str = "", actor: Actor) -> Group:
+    if status == Status.SUSPENDED and not reason:
+        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
+    previous = group.status
+    group.status, group.suspended_reason = status, reason if status == Status.SUSPENDED else ""
+    group.save(update_fields=["status", "suspended_reason", "updated_at"])
+    bump_tenant_version(group.tenant_id)
+    record(tenant=group.tenant, action="groups.status.update", entity_type="group", entity_id=group.pk,
+           actor=actor, metadata={"from": previous, "to": status})
+    emit("group.updated", tenant=group.tenant, data={"groupId": str(group.pk), "changedFields": ["status"]})
+    return group
+
+
+@transaction.atomic
+def add_member(*, group: Group, user: User, actor: Actor) -> UserGroup:
+    if user.deleted_at is not None:
+        raise Conflict("A deleted user cannot join a group.")
+    membership, created = UserGroup.objects.get_or_create(tenant=group.tenant, group=group, user=user)
+    if created:
+        bump_tenant_version(group.tenant_id)
+        record(tenant=group.tenant, action="groups.members.add", entity_type="group", entity_id=group.pk,
+               actor=actor, metadata={"userId": str(user.pk)})
+        emit("user_group.changed", tenant=group.tenant,
+             data={"groupId": str(group.pk), "userId": str(user.pk), "change": "added"})
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, group: Group, user: User, actor: Actor) -> None:
+    deleted, _ = UserGroup.objects.for_tenant(group.tenant).filter(group=group, user=user).delete()
+    if not deleted:
+        raise NotFound("The user is not a member of this group.")
+    bump_tenant_version(group.tenant_id)
+    record(tenant=group.tenant, action="groups.members.remove", entity_type="group", entity_id=group.pk,
+           actor=actor, metadata={"userId": str(user.pk)})
+    emit("user_group.changed", tenant=group.tenant,
+         data={"groupId": str(group.pk), "userId": str(user.pk), "change": "removed"})
+
+
+@transaction.atomic
+def grant_permissions(*, group: Group, tool_action_keys, actor: Actor) -> list[GroupPermission]:
+    """Grant actions to a group: each must exist, be entitled to the tenant (so platform-scope keys
+    are refused outside the platform tenant). Already-granted keys are kept as they are."""
+    keys = sorted(set(tool_action_keys))
+    entitled = {action.key: action for action in entitled_actions(group.tenant).filter(key__in=keys)}
+    refused = [key for key in keys if key not in entitled]
+    if refused:
+        raise ValidationFailed(
+            "Some actions are unknown or not available to this tenant.", details={"toolActions": refused}
+        )
+    existing = set(
+        GroupPermission.objects.for_tenant(group.tenant).filter(group=group).values_list("tool_action__key", flat=True)
+    )
+    new = [GroupPermission(tenant=group.tenant, group=group, tool_action=entitled[key]) for key in keys if key not in existing]
+    GroupPermission.objects.bulk_create(new)
+    if new:
+        bump_tenant_version(group.tenant_id)
+        granted = [grant.tool_action.key for grant in new]
+        record(tenant=group.tenant, action="groups.permissions.grant", entity_type="group", entity_id=group.pk,
+               actor=actor, metadata={"toolActions": granted})
+        emit("group.permission.changed", tenant=group.tenant,
+             data={"groupId": str(group.pk), "granted": granted, "revoked": []})
+    return list(GroupPermission.objects.for_tenant(group.tenant).filter(group=group, tool_action__key__in=keys)
+                .select_related("tool_action"))
+
+
+@transaction.atomic
+def revoke_permission(*, permission: GroupPermission, actor: Actor) -> None:
+    key = permission.tool_action.key
+    group = permission.group
+    permission.delete()
+    bump_tenant_version(group.tenant_id)
+    record(tenant=group.tenant, action="groups.permissions.revoke", entity_type="group", entity_id=group.pk,
+           actor=actor, metadata={"toolActions": [key]})
+    emit("group.permission.changed", tenant=group.tenant, data={"groupId": str(group.pk), "granted": [], "revoked": [key]})

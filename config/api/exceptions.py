@@ -20,8 +20,11 @@ __all__ = [
     "Conflict",
     "DuplicateResource",
     "ForbiddenAction",
+    "IdempotencyInProgress",
+    "IdempotencyKeyReused",
     "InvalidToken",
     "NotFound",
+    "PreconditionFailed",
     "RateLimited",
     "TenantMismatch",
     "TenantNotFound",
@@ -174,3 +177,14 @@ class RateLimited(ApiError):
     def __init__(self, retry_after: int, message=None):
         self.retry_after = max(1, int(retry_after))
         super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
+PreconditionFailed = _error(
+    "PreconditionFailed", 412, "PRECONDITION_FAILED", "The resource changed since you read it (If-Match)."
+)
+IdempotencyInProgress = _error(
+    "IdempotencyInProgress", 409, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still running."
+)
+IdempotencyKeyReused = _error(
+    "IdempotencyKeyReused", 422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request."
+)

@@ -5,10 +5,17 @@ from rest_framework.views import APIView
 
 from config.api.exceptions import TenantOverrideForbidden, json_error_response
 
-__all__ = ["TENANT_BODY_KEYS", "TenantScopedAPIView", "api_not_found"]
+__all__ = ["TENANT_BODY_KEYS", "TenantScopedAPIView", "api_not_found", "validated"]
 
 # camelCase keys arrive underscored (tenantId → tenant_id) from the parser.
 TENANT_BODY_KEYS = frozenset({"tenant_id", "tenant"})
+
+
+def validated(serializer_class, request) -> dict:
+    """The request body validated by `serializer_class`, or VALIDATION_ERROR with field details."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def api_not_found(request, *args, **kwargs):
@@ -27,3 +34,6 @@ class TenantScopedAPIView(APIView):
     @property
     def tenant(self):
         return self.request.user.tenant
+
+    def validated(self, serializer_class) -> dict:
+        return validated(serializer_class, self.request)

@@ -1,5 +1,8 @@
 from rest_framework import serializers
 
+from config.models import Status
+from identity.models import ApiKey, ApiKeyProfile, ApiKeyStatus, Group, GroupPermission, User
+
 
 class LoginSerializer(serializers.Serializer):
     tenant = serializers.SlugField(max_length=63, help_text="The tenant's slug.")
@@ -37,3 +40,104 @@ class AcceptedUserSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
     name = serializers.CharField()
+
+
+# --- Tenant administration -------------------------------------------------------------------
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class InvitationSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "status", "suspended_reason", "auth_provider", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    password = serializers.CharField(
+        max_length=1024, required=False, trim_whitespace=False, write_only=True, style={"input_type": "password"}
+    )
+
+
+class UserCreatedSerializer(UserSerializer):
+    invitation = InvitationSerializer(required=False, allow_null=True)
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "invitation"]
+        read_only_fields = fields
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, required=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Group
+        fields = ["id", "name", "description", "status", "suspended_reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class GroupWriteSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[\w .-]{1,100}$", max_length=100)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class GroupPermissionSerializer(serializers.ModelSerializer):
+    tool_action = serializers.CharField(source="tool_action.key")
+
+    class Meta:
+        model = GroupPermission
+        fields = ["id", "tool_action", "constraints", "created_at"]
+        read_only_fields = fields
+
+
+class GrantSerializer(serializers.Serializer):
+    tool_actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=500)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    allowed_ips = serializers.ListField(source="allowed_networks", child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "profile", "scopes", "allowed_ips", "status", "suspended_reason",
+                  "expires_at", "last_used_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[\w .:-]{1,100}$", max_length=100)
+    profile = serializers.ChoiceField(choices=ApiKeyProfile.choices, required=False, allow_null=True)
+    scopes = serializers.ListField(child=serializers.CharField(max_length=150), required=False, max_length=500)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    allowed_ips = serializers.ListField(child=serializers.CharField(max_length=43), required=False, max_length=50)
+
+
+class ApiKeyWithSecretSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The full key. Shown once, never again.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class ApiKeyStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ApiKeyStatus.choices)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class AuthzCheckSerializer(serializers.Serializer):
+    tool_actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=200)

@@ -1,11 +1,23 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from identity.api import views
+from identity.api import auth, me
+from identity.api.api_keys import ApiKeyViewSet
+from identity.api.groups import GroupViewSet
+from identity.api.users import UserViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("users", UserViewSet, basename="users")
+router.register("groups", GroupViewSet, basename="groups")
+router.register("api-keys", ApiKeyViewSet, basename="api-keys")
 
 urlpatterns = [
-    path("auth/login", views.LoginView.as_view(), name="auth-login"),
-    path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
-    path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
-    path("auth/token", views.ServiceTokenView.as_view(), name="auth-token"),
-    path("auth/invitations/accept", views.AcceptInvitationView.as_view(), name="auth-invitations-accept"),
+    path("auth/login", auth.LoginView.as_view(), name="auth-login"),
+    path("auth/refresh", auth.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
+    path("auth/token", auth.ServiceTokenView.as_view(), name="auth-token"),
+    path("auth/invitations/accept", auth.AcceptInvitationView.as_view(), name="auth-invitations-accept"),
+    path("me", me.MeView.as_view(), name="me"),
+    path("authz/check", me.AuthzCheckView.as_view(), name="authz-check"),
+    *router.urls,
 ]

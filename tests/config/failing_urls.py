@@ -2,7 +2,7 @@
 
 from django.db import connection
 from django.urls import include, path
-from rest_framework.permissions import AllowAny
+
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +14,6 @@ LEAKED_SECRET = "aza8_deadbeef_topsecretvalue"
 
 class ExplodingView(APIView):
     authentication_classes = []
-    permission_classes = [AllowAny]
     tool_action = PUBLIC
 
     def get(self, request):

@@ -106,7 +106,7 @@ def test_last_used_is_written_at_most_once_a_minute(api, whoami_urls, new_key):
 
 
 def test_service_token_from_an_api_key(api, whoami_urls, tenant):
-    service = create_api_key(tenant=tenant, name="erp-sync", scopes=["erp.vehicles.read", "users.read"])
+    service = create_api_key(tenant=tenant, name="erp-sync", scopes=["users.read", "groups.read"])
     response = api.post("/v1/auth/token", token=service.key)
     assert response.status_code == 200
     data = response.json()["data"]
@@ -115,7 +115,7 @@ def test_service_token_from_an_api_key(api, whoami_urls, tenant):
     key = jwt.PyJWKSet.from_dict(document)[jwt.get_unverified_header(data["accessToken"])["kid"]]
     claims = jwt.decode(data["accessToken"], key.key, algorithms=["RS256"])
     assert claims["type"] == "service" and claims["sub"] == str(service.api_key.pk)
-    assert claims["tenantId"] == str(tenant.pk) and claims["scopes"] == ["erp.vehicles.read", "users.read"]
+    assert claims["tenantId"] == str(tenant.pk) and claims["scopes"] == ["groups.read", "users.read"]
     whoami = api.get("/v1/test/whoami", token=data["accessToken"])
     assert whoami.json()["data"]["type"] == "service"
     # The token dies with its key.

@@ -2,12 +2,13 @@
 
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny, IsAuthenticated
+
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.access import AUTHENTICATED, PUBLIC
 from config.api.exceptions import ValidationFailed
+from config.api.views import validated
 from config.middleware import client_ip
 from identity import sessions
 from identity.api import serializers
@@ -16,15 +17,8 @@ from identity.tokens import jwks
 AUTH_TAG = ["auth"]
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class PublicAuthView(APIView):
     authentication_classes = []
-    permission_classes = [AllowAny]
     tool_action = PUBLIC
 
 
@@ -32,7 +26,7 @@ class LoginView(PublicAuthView):
     @extend_schema(tags=AUTH_TAG, request=serializers.LoginSerializer, responses=serializers.SessionTokensSerializer,
                    auth=[], summary="Log in with tenant slug, email and password")
     def post(self, request):
-        data = _valid(serializers.LoginSerializer, request)
+        data = validated(serializers.LoginSerializer, request)
         tokens = sessions.login(
             tenant_slug=data["tenant"], email=data["email"], password=data["password"], ip=client_ip(request)
         )
@@ -43,7 +37,7 @@ class RefreshView(PublicAuthView):
     @extend_schema(tags=AUTH_TAG, request=serializers.RefreshSerializer, responses=serializers.SessionTokensSerializer,
                    auth=[], summary="Rotate a refresh token into a new token pair")
     def post(self, request):
-        data = _valid(serializers.RefreshSerializer, request)
+        data = validated(serializers.RefreshSerializer, request)
         return Response(sessions.refresh(refresh_token=data["refresh_token"]).as_response())
 
 
@@ -52,13 +46,12 @@ class AcceptInvitationView(PublicAuthView):
                    responses=serializers.AcceptedUserSerializer, auth=[],
                    summary="Set a password with a single-use invitation token")
     def post(self, request):
-        data = _valid(serializers.AcceptInvitationSerializer, request)
+        data = validated(serializers.AcceptInvitationSerializer, request)
         user = sessions.accept_invitation(token=data["token"], password=data["password"])
         return Response(serializers.AcceptedUserSerializer(user).data)
 
 
 class LogoutView(APIView):
-    permission_classes = [IsAuthenticated]
     tool_action = AUTHENTICATED
 
     @extend_schema(tags=AUTH_TAG, request=serializers.LogoutSerializer, responses={204: None},
@@ -66,13 +59,12 @@ class LogoutView(APIView):
     def post(self, request):
         if request.user.user is None:
             raise ValidationFailed("Only user sessions log out; revoke API keys instead.")
-        data = _valid(serializers.LogoutSerializer, request)
+        data = validated(serializers.LogoutSerializer, request)
         sessions.logout(principal=request.user, refresh_token=data.get("refresh_token"))
         return Response(status=204)
 
 
 class ServiceTokenView(APIView):
-    permission_classes = [IsAuthenticated]
     tool_action = AUTHENTICATED
 
     @extend_schema(tags=AUTH_TAG, request=None, responses=serializers.AccessTokenSerializer,

@@ -1,0 +1,44 @@
+"""The base of every tenant-scoped collection: the one place tenant isolation is enforced."""
+
+import hashlib
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.viewsets import GenericViewSet
+
+from config.api.exceptions import PreconditionFailed
+from config.api.idempotency import IdempotencyMixin
+from config.api.pagination import KeysetPagination
+from config.api.views import TenantScopedAPIView
+
+__all__ = ["TenantScopedViewSet", "etag_for"]
+
+
+def etag_for(instance) -> str:
+    version = f"{instance.pk}:{instance.updated_at.isoformat()}"
+    return f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+
+
+class TenantScopedViewSet(IdempotencyMixin, TenantScopedAPIView, GenericViewSet):
+    """`queryset` is always narrowed to the caller's tenant here, never in a view by hand, so an id
+    from another tenant is simply not found (404)."""
+
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self):
+        return self.queryset.for_tenant(self.tenant)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        instance = getattr(self, "_etag_instance", None)
+        if instance is not None and request.method in ("GET", "PATCH") and response.status_code == 200:
+            response["ETag"] = etag_for(instance)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def get_object(self):
+        instance = super().get_object()
+        if_match = self.request.headers.get("If-Match")
+        if self.request.method == "PATCH" and if_match and if_match.strip() not in ("*", etag_for(instance)):
+            raise PreconditionFailed()
+        self._etag_instance = instance
+        return instance

@@ -1,0 +1,74 @@
+"""/v1/api-keys"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.filters import ListFilterSet
+from config.api.viewsets import TenantScopedViewSet
+from identity import services
+from identity.api import serializers
+from identity.authorization import effective_permissions
+from identity.models import ApiKey
+
+
+class ApiKeyFilter(ListFilterSet):
+    search_fields = ("name", "prefix")
+
+    class Meta:
+        model = ApiKey
+        fields = ["status", "profile"]
+
+
+def _with_secret(new_key) -> dict:
+    return {**serializers.ApiKeySerializer(new_key.api_key).data, "key": new_key.key}
+
+
+@extend_schema(tags=["api-keys"])
+class ApiKeyViewSet(TenantScopedViewSet):
+    queryset = ApiKey.objects.all()
+    serializer_class = serializers.ApiKeySerializer
+    filterset_class = ApiKeyFilter
+    tool_action = {
+        "list": "api_keys.read",
+        "retrieve": "api_keys.read",
+        "create": "api_keys.create",
+        "status": "api_keys.status.update",
+        "rotate": "api_keys.rotate",
+    }
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(serializers.ApiKeySerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(serializers.ApiKeySerializer(self.get_object()).data)
+
+    @extend_schema(request=serializers.ApiKeyCreateSerializer, responses={201: serializers.ApiKeyWithSecretSerializer})
+    def create(self, request):
+        data = self.validated(serializers.ApiKeyCreateSerializer)
+        new_key = services.create_api_key(
+            tenant=self.tenant,
+            name=data["name"],
+            profile=data.get("profile"),
+            scopes=data.get("scopes") or (),
+            expires_at=data.get("expires_at"),
+            allowed_networks=data.get("allowed_ips") or (),
+            actor=request.user.actor,
+            granter_permissions=effective_permissions(request.user),
+        )
+        return Response(_with_secret(new_key), status=201)
+
+    @extend_schema(request=serializers.ApiKeyStatusSerializer, responses=serializers.ApiKeySerializer)
+    @action(detail=True, methods=["patch"])
+    def status(self, request, pk=None):
+        api_key = self.get_object()
+        data = self.validated(serializers.ApiKeyStatusSerializer)
+        services.set_api_key_status(api_key=api_key, actor=request.user.actor, **data)
+        return Response(serializers.ApiKeySerializer(api_key).data)
+
+    @extend_schema(request=None, responses=serializers.ApiKeyWithSecretSerializer)
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        new_key = services.rotate_api_key(api_key=self.get_object(), actor=request.user.actor)
+        return Response(_with_secret(new_key))

@@ -1,0 +1,117 @@
+"""/v1/groups, their members and their permissions."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.exceptions import NotFound
+from config.api.filters import ListFilterSet
+from config.api.viewsets import TenantScopedViewSet
+from identity import services
+from identity.api import serializers
+from identity.models import Group, GroupPermission, User
+
+
+class GroupFilter(ListFilterSet):
+    search_fields = ("name", "description")
+
+    class Meta:
+        model = Group
+        fields = ["status"]
+
+
+@extend_schema(tags=["groups"])
+class GroupViewSet(TenantScopedViewSet):
+    queryset = Group.objects.filter(deleted_at__isnull=True)
+    serializer_class = serializers.GroupSerializer
+    filterset_class = GroupFilter
+    tool_action = {
+        "list": "groups.read",
+        "retrieve": "groups.read",
+        "create": "groups.create",
+        "partial_update": "groups.update",
+        "status": "groups.status.update",
+        "add_member": "groups.members.add",
+        "remove_member": "groups.members.remove",
+        "permissions": "groups.read",
+        "grant": "groups.permissions.grant",
+        "revoke": "groups.permissions.revoke",
+    }
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(serializers.GroupSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(serializers.GroupSerializer(self.get_object()).data)
+
+    @extend_schema(request=serializers.GroupWriteSerializer, responses={201: serializers.GroupSerializer})
+    def create(self, request):
+        data = self.validated(serializers.GroupWriteSerializer)
+        group = services.create_group(tenant=self.tenant, actor=request.user.actor, **data)
+        return Response(serializers.GroupSerializer(group).data, status=201)
+
+    @extend_schema(request=serializers.GroupWriteSerializer, responses=serializers.GroupSerializer)
+    def partial_update(self, request, pk=None):
+        group = self.get_object()
+        serializer = serializers.GroupWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.update_group(group=group, actor=request.user.actor, **serializer.validated_data)
+        return Response(serializers.GroupSerializer(group).data)
+
+    @extend_schema(request=serializers.StatusChangeSerializer, responses=serializers.GroupSerializer)
+    @action(detail=True, methods=["patch"])
+    def status(self, request, pk=None):
+        group = self.get_object()
+        data = self.validated(serializers.StatusChangeSerializer)
+        services.set_group_status(group=group, actor=request.user.actor, **data)
+        return Response(serializers.GroupSerializer(group).data)
+
+    def _member(self, user_id) -> User:
+        user = User.objects.for_tenant(self.tenant).filter(pk=user_id, deleted_at__isnull=True).first()
+        if user is None:
+            raise NotFound("User not found.")
+        return user
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"], url_path=r"users/(?P<user_id>[0-9a-f-]{36})")
+    def add_member(self, request, pk=None, user_id=None):
+        services.add_member(group=self.get_object(), user=self._member(user_id), actor=request.user.actor)
+        return Response(status=204)
+
+    @extend_schema(request=None, responses={204: None})
+    @add_member.mapping.delete
+    def remove_member(self, request, pk=None, user_id=None):
+        services.remove_member(group=self.get_object(), user=self._member(user_id), actor=request.user.actor)
+        return Response(status=204)
+
+    @extend_schema(request=None, responses=serializers.GroupPermissionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def permissions(self, request, pk=None):
+        grants = GroupPermission.objects.for_tenant(self.tenant).filter(group=self.get_object()).select_related(
+            "tool_action"
+        )
+        page = self.paginate_queryset(grants)
+        return self.get_paginated_response(serializers.GroupPermissionSerializer(page, many=True).data)
+
+    @extend_schema(request=serializers.GrantSerializer, responses={201: serializers.GroupPermissionSerializer(many=True)})
+    @permissions.mapping.post
+    def grant(self, request, pk=None):
+        data = self.validated(serializers.GrantSerializer)
+        grants = services.grant_permissions(
+            group=self.get_object(), tool_action_keys=data["tool_actions"], actor=request.user.actor
+        )
+        return Response(serializers.GroupPermissionSerializer(grants, many=True).data, status=201)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"permissions/(?P<permission_id>[0-9a-f-]{36})")
+    def revoke(self, request, pk=None, permission_id=None):
+        group = self.get_object()
+        permission = (
+            GroupPermission.objects.for_tenant(self.tenant).filter(group=group, pk=permission_id)
+            .select_related("tool_action", "group__tenant").first()
+        )
+        if permission is None:
+            raise NotFound("Permission not found.")
+        services.revoke_permission(permission=permission, actor=request.user.actor)
+        return Response(status=204)

@@ -1,0 +1,71 @@
+"""/v1/users"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.filters import ListFilterSet
+from config.api.viewsets import TenantScopedViewSet
+from identity import services
+from identity.api import serializers
+from identity.models import User
+
+
+class UserFilter(ListFilterSet):
+    search_fields = ("email", "name")
+
+    class Meta:
+        model = User
+        fields = ["status"]
+
+
+@extend_schema(tags=["users"])
+class UserViewSet(TenantScopedViewSet):
+    # Deleted users stay (anonymised) for the audit trail, but are no longer a resource.
+    queryset = User.objects.filter(deleted_at__isnull=True)
+    serializer_class = serializers.UserSerializer
+    filterset_class = UserFilter
+    tool_action = {
+        "list": "users.read",
+        "retrieve": "users.read",
+        "create": "users.create",
+        "partial_update": "users.update",
+        "status": "users.status.update",
+        "destroy": "users.delete",
+    }
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(serializers.UserSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(serializers.UserSerializer(self.get_object()).data)
+
+    @extend_schema(request=serializers.UserCreateSerializer, responses={201: serializers.UserCreatedSerializer})
+    def create(self, request):
+        data = self.validated(serializers.UserCreateSerializer)
+        created = services.create_user(tenant=self.tenant, actor=request.user.actor, **data)
+        body = serializers.UserSerializer(created.user).data
+        if created.invitation is not None:
+            body["invitation"] = serializers.InvitationSerializer(created.invitation).data
+        return Response(body, status=201)
+
+    @extend_schema(request=serializers.UserUpdateSerializer, responses=serializers.UserSerializer)
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        data = self.validated(serializers.UserUpdateSerializer)
+        services.update_user(user=user, actor=request.user.actor, **data)
+        return Response(serializers.UserSerializer(user).data)
+
+    @extend_schema(request=serializers.StatusChangeSerializer, responses=serializers.UserSerializer)
+    @action(detail=True, methods=["patch"])
+    def status(self, request, pk=None):
+        user = self.get_object()
+        data = self.validated(serializers.StatusChangeSerializer)
+        services.set_user_status(user=user, actor=request.user.actor, **data)
+        return Response(serializers.UserSerializer(user).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.delete_user(user=self.get_object(), actor=request.user.actor)
+        return Response(status=204)
