@@ -11,6 +11,12 @@ from catalog.models import Tool
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production parameters cost ~100 MiB and tens of milliseconds per hash; tests hash hundreds.
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache(request):
     """Rate-limit counters, blacklists and cached permissions live in the cache, which (on Redis)
     no transaction rolls back: every test starts from an empty one. The database cache needs no
