@@ -34,7 +34,9 @@ def _bump(key: str) -> None:
         except ValueError:
             cache.set(key, 1, timeout=None)
 
-    # After commit: a request racing the transaction must not cache the old answer under the new version.
+    # Now, so the writer's own next read sees it, and again after commit, so a request that read
+    # the old rows while the transaction was open cannot leave them cached under the new version.
+    bump()
     transaction.on_commit(bump)
 
 
