@@ -1,0 +1,67 @@
+"""Query budgets: /v1/me and every list use a fixed number of queries, whatever the page size.
+
+The budgets (docs/query-budgets.md) count database queries with Redis as the cache. On the embedded
+default the cache itself is a database table, which adds its own reads and writes per request
+(permission versions and entry, rate-limit counter), counted separately as CACHE_QUERIES.
+"""
+
+import pytest
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from identity.models import Group
+from identity.services import create_api_key
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# What the database cache adds to every authenticated request, warm caches assumed: token
+# blacklist, permission versions and entry, tenant limits, and the rate-limit counter (savepoints,
+# advisory lock, read, cull count, existence check, write).
+CACHE_QUERIES = 14
+
+# Database queries per request in the steady state, for a user token; an API key costs the same
+# (its one lookup replaces the user's).
+BUDGETS = {
+    "/v1/me": 4,  # principal, memberships, packages, branding
+    "/v1/users": 2,  # principal, page
+    "/v1/groups": 2,
+    "/v1/api-keys": 2,
+    "/v1/groups/{group}/permissions": 3,  # principal, group, page
+}
+
+_CACHE_PLUMBING = ("hub_cache", "SAVEPOINT", "pg_advisory_xact_lock")
+
+
+def database_queries(captured) -> int:
+    return sum(1 for query in captured.captured_queries if not any(mark in query["sql"] for mark in _CACHE_PLUMBING))
+
+
+def count(api, token, path):
+    api.get(path, token=token)  # warm the caches: budgets are for the steady state
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(path, token=token)
+    assert response.status_code == 200, response.content
+    return database_queries(captured), len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("route", list(BUDGETS))
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_queries_do_not_grow_with_the_page(api, world, route, credential):
+    for _ in range(60):
+        UserFactory(tenant=world.tenant)
+    for index in range(60):
+        create_api_key(tenant=world.tenant, name=f"k{index}", profile="read-only")
+    token = world.admin_token if credential == "jwt" else create_api_key(tenant=world.tenant, name="reader", profile="admin").key
+    path = route.format(group=Group.objects.get(tenant=world.tenant, name="ADM_CLIENTE").pk)
+    separator = "&" if "?" in path else "?"
+    small_db, small_all = count(api, token, f"{path}{separator}limit=1")
+    large_db, large_all = count(api, token, f"{path}{separator}limit=50")
+    assert small_db == large_db and small_all == large_all
+    # A service has no group memberships to read.
+    expected = BUDGETS[route] - (1 if credential == "api_key" and route == "/v1/me" else 0)
+    assert large_db == expected
+    if isinstance(caches["default"], DatabaseCache):
+        assert large_all - large_db <= CACHE_QUERIES
