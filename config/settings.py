@@ -200,6 +200,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "CAMELIZE_NAMES": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "config.models.Status",
+        "ApiKeyStatusEnum": "identity.models.ApiKeyStatus",
+        "ApiKeyProfileEnum": "identity.models.ApiKeyProfile",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",

@@ -56,3 +56,13 @@ def test_openapi_documents_the_auth_routes_and_both_security_schemes(api):
     assert set(schema["components"]["schemas"]["SessionTokens"]["properties"]) == {
         "accessToken", "refreshToken", "tokenType", "expiresIn"
     }
+
+
+def test_openapi_schema_generates_and_validates_without_warnings():
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "openapi: 3" in out.getvalue()
