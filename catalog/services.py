@@ -1,10 +1,32 @@
 """Writes to the catalog."""
 
-from catalog.fixtures import CatalogFixture
-from catalog.models import Package, PackageAction, Tool, ToolAction
-from config.changes import ChangeLog, upsert
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 
-__all__ = ["sync_catalog"]
+from audit.services import record
+from catalog.fixtures import CatalogFixture
+from catalog.models import (
+    ACTION_KEY_VALIDATOR,
+    PACKAGE_KEY_VALIDATOR,
+    TOOL_KEY_VALIDATOR,
+    ActionScope,
+    Package,
+    PackageAction,
+    Tool,
+    ToolAction,
+)
+from config.api.exceptions import DuplicateResource, ValidationFailed
+from config.changes import ChangeLog, upsert
+from config.permission_versions import bump_catalog_version
+
+__all__ = [
+    "add_package_actions",
+    "create_action",
+    "create_package",
+    "create_tool",
+    "set_action_status",
+    "sync_catalog",
+]
 
 
 def _declared(spec, *names) -> dict:
@@ -20,6 +42,7 @@ def sync_catalog(fixture: CatalogFixture, changes: ChangeLog) -> None:
     Idempotent, and additive: rows created through the API or admin are left alone, and a status is
     only enforced where the fixture declares one. Call inside a transaction.
     """
+    changes_before = len(changes)
     actions_by_key = {}
     for tool_spec in fixture.tools:
         tool = upsert(
@@ -52,3 +75,93 @@ def sync_catalog(fixture: CatalogFixture, changes: ChangeLog) -> None:
         )
         for key in missing:
             changes.add(f"add action {key} to package {package_spec.key}")
+    if len(changes) > changes_before:
+        bump_catalog_version()
+
+
+# --- Catalog management (platform staff, through the API or the admin) ------------------------
+
+
+def _audit(actor_tenant, action: str, entity_type: str, entity_id, actor, metadata=None) -> None:
+    record(tenant=actor_tenant, action=action, entity_type=entity_type, entity_id=entity_id, actor=actor,
+           metadata=metadata)
+
+
+def _validate_key(validator, key: str, field: str) -> None:
+    try:
+        validator(key)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={field: exc.messages}) from exc
+
+
+@transaction.atomic
+def create_tool(*, key: str, name: str, description: str = "", is_core: bool = False, actor, actor_tenant) -> Tool:
+    _validate_key(TOOL_KEY_VALIDATOR, key, "key")
+    if Tool.objects.filter(key=key).exists():
+        raise DuplicateResource("A tool with this key already exists.")
+    tool = Tool.objects.create(key=key, name=name, description=description, is_core=is_core)
+    _audit(actor_tenant, "catalog.tools.create", "tool", tool.key, actor)
+    return tool
+
+
+@transaction.atomic
+def create_action(
+    *, tool: Tool, key: str, name: str, access_level: str, scope: str = ActionScope.TENANT, description: str = "",
+    actor, actor_tenant,
+) -> ToolAction:
+    _validate_key(ACTION_KEY_VALIDATOR, key, "key")
+    if not tool.is_core and not key.startswith(f"{tool.key}."):
+        raise ValidationFailed(details={"key": [f"Actions of tool {tool.key!r} start with '{tool.key}.'."]})
+    if scope == ActionScope.PLATFORM and not tool.is_core:
+        raise ValidationFailed(details={"scope": ["Only core tools have platform-scope actions."]})
+    if ToolAction.objects.filter(key=key).exists():
+        raise DuplicateResource("An action with this key already exists.")
+    action = ToolAction.objects.create(
+        tool=tool, key=key, name=name, description=description, access_level=access_level, scope=scope
+    )
+    # A new action of a core tool is entitled to every tenant at once.
+    bump_catalog_version()
+    _audit(actor_tenant, "catalog.actions.create", "tool_action", action.key, actor, {"tool": tool.key})
+    return action
+
+
+@transaction.atomic
+def set_action_status(*, action: ToolAction, status: str, reason: str = "", actor, actor_tenant) -> ToolAction:
+    """Deactivating an action takes it out of every effective permission on the next request."""
+    action.status, action.suspended_reason = status, reason
+    action.save(update_fields=["status", "suspended_reason", "updated_at"])
+    bump_catalog_version()
+    _audit(actor_tenant, "catalog.actions.status.update", "tool_action", action.key, actor, {"to": status})
+    return action
+
+
+@transaction.atomic
+def create_package(*, key: str, name: str, description: str = "", actions=(), actor, actor_tenant) -> Package:
+    _validate_key(PACKAGE_KEY_VALIDATOR, key, "key")
+    if Package.objects.filter(key=key).exists():
+        raise DuplicateResource("A package with this key already exists.")
+    package = Package.objects.create(key=key, name=name, description=description)
+    _audit(actor_tenant, "catalog.packages.create", "package", package.key, actor)
+    if actions:
+        add_package_actions(package=package, action_keys=actions, actor=actor, actor_tenant=actor_tenant)
+    return package
+
+
+@transaction.atomic
+def add_package_actions(*, package: Package, action_keys, actor, actor_tenant) -> list[str]:
+    """Add actions to a package (idempotent); returns the keys that were new."""
+    keys = sorted(set(action_keys))
+    actions = {action.key: action for action in ToolAction.objects.filter(key__in=keys)}
+    unknown = [key for key in keys if key not in actions]
+    platform = [key for key in keys if key in actions and actions[key].scope == ActionScope.PLATFORM]
+    if unknown or platform:
+        raise ValidationFailed(
+            "Packages sell existing, tenant-scope actions.", details={"actions": unknown + platform}
+        )
+    held = set(package.package_actions.values_list("tool_action__key", flat=True))
+    new = [key for key in keys if key not in held]
+    PackageAction.objects.bulk_create([PackageAction(package=package, tool_action=actions[key]) for key in new])
+    if new:
+        bump_catalog_version()
+        _audit(actor_tenant, "catalog.packages.actions.add", "package", package.key, actor, {"actions": new})
+    return new

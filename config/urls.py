@@ -12,6 +12,8 @@ v1_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("", include("identity.api.urls")),
+    path("", include("tenancy.api.urls")),
+    path("", include("catalog.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,43 +10,14 @@ reached its expiry date keeps counting.
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 
-from catalog.models import ToolAction
 from config.models import Status
+from config.permission_versions import CATALOG_VERSION_KEY, tenant_version_key
 from identity.api_keys import profile_access_levels
 from identity.models import GroupPermission
 from tenancy.selectors import entitled_actions
 
-__all__ = ["bump_catalog_version", "bump_tenant_version", "compute_permissions", "effective_permissions"]
-
-_CATALOG_VERSION = "permver:catalog"
-
-
-def _tenant_version_key(tenant_id) -> str:
-    return f"permver:tenant:{tenant_id}"
-
-
-def _bump(key: str) -> None:
-    def bump():
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=None)
-
-    # Now, so the writer's own next read sees it, and again after commit, so a request that read
-    # the old rows while the transaction was open cannot leave them cached under the new version.
-    bump()
-    transaction.on_commit(bump)
-
-
-def bump_tenant_version(tenant_id) -> None:
-    _bump(_tenant_version_key(tenant_id))
-
-
-def bump_catalog_version() -> None:
-    _bump(_CATALOG_VERSION)
-
+__all__ = ["compute_permissions", "effective_permissions"]
 
 def compute_permissions(principal) -> frozenset[str]:
     entitled = entitled_actions(principal.tenant)
@@ -70,11 +41,11 @@ def effective_permissions(principal) -> frozenset[str]:
     cached = getattr(principal, "_permissions", None)
     if cached is not None:
         return cached
-    tenant_key = _tenant_version_key(principal.tenant.pk)
-    versions = cache.get_many([_CATALOG_VERSION, tenant_key])
+    tenant_key = tenant_version_key(principal.tenant.pk)
+    versions = cache.get_many([CATALOG_VERSION_KEY, tenant_key])
     key = (
         f"perms:{principal.tenant.pk}:{principal.type}:{principal.id}:"
-        f"{versions.get(_CATALOG_VERSION, 0)}:{versions.get(tenant_key, 0)}"
+        f"{versions.get(CATALOG_VERSION_KEY, 0)}:{versions.get(tenant_key, 0)}"
     )
     permissions = cache.get(key)
     if permissions is None:
@@ -83,6 +54,3 @@ def effective_permissions(principal) -> frozenset[str]:
     principal._permissions = permissions
     return permissions
 
-
-def known_action_keys(keys) -> set[str]:
-    return set(ToolAction.objects.filter(key__in=list(keys)).values_list("key", flat=True))

@@ -12,8 +12,8 @@ from catalog.fixtures import GroupTemplate, load_catalog_fixture
 from config.changes import ChangeLog
 from config.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
 from config.models import Status
+from config.permission_versions import bump_tenant_version
 from identity import api_keys
-from identity.authorization import bump_tenant_version
 from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
 from outbox.services import emit
 from identity.sessions import IssuedInvitation, create_invitation

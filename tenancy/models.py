@@ -56,6 +56,7 @@ class TenantScopedModel(BaseModel):
 
 
 class TenantPackage(TenantScopedModel, StatusModel):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="packages_held", db_index=False)
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="tenant_packages", db_index=False)
     assigned_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
