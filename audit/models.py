@@ -31,11 +31,19 @@ class AuditLog(TenantScopedModel):
     metadata = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
+    # Tamper evidence: entries of a tenant form a chain, each hashing its content and its
+    # predecessor's hash (audit/chain.py); `sequence` orders the chain without relying on clocks.
+    sequence = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         db_table = "audit_log"
         ordering = ["-created_at", "-id"]
-        constraints = [choices_check("audit_log", "actor_type", ActorType)]
+        constraints = [
+            choices_check("audit_log", "actor_type", ActorType),
+            unique("audit_log", "tenant_id", "sequence"),
+        ]
         indexes = [
             index("audit_log", "tenant_id", "created_at", "id"),
             index("audit_log", "tenant_id", "entity_type", "entity_id"),

@@ -1,11 +1,14 @@
 """Writing the audit trail: called by every write path inside its own transaction."""
 
+import json
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import transaction
 
+from audit.chain import GENESIS, entry_hash, lock_tenant_chain
 from audit.models import ActorType, AuditLog
+from audit.registry import AUDIT_ACTIONS
 from audit.scrubber import scrub
 from config.request_context import current_request
 
@@ -33,13 +36,15 @@ def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor 
     """Append one audit entry. Must run inside the transaction of the change it describes."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"{action!r} is not in audit.registry.AUDIT_ACTIONS")
     request = current_request()
     entry_metadata = scrub(dict(metadata or {}))
     if request is not None:
         entry_metadata.setdefault("requestId", request.request_id)
         if request.trace_id:
             entry_metadata.setdefault("traceId", request.trace_id)
-    return AuditLog.objects.create(
+    entry = AuditLog(
         tenant=tenant,
         actor_user=actor.user,
         actor_type=actor.type,
@@ -51,3 +56,12 @@ def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor 
         ip=request.ip if request else None,
         user_agent=request.user_agent if request else "",
     )
+    lock_tenant_chain(tenant.pk)
+    last = AuditLog.objects.for_tenant(tenant).order_by("-sequence").values_list("sequence", "hash").first()
+    entry.sequence, entry.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    # What gets hashed is what the database will return: normalise JSON and addresses first.
+    entry.metadata = json.loads(json.dumps(entry.metadata, default=str))
+    entry.ip = AuditLog._meta.get_field("ip").get_prep_value(entry.ip)
+    entry.hash = entry_hash(entry)
+    entry.save(force_insert=True)
+    return entry

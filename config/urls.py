@@ -14,6 +14,7 @@ v1_patterns = [
     path("", include("identity.api.urls")),
     path("", include("tenancy.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("audit.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,47 @@
+"""GET /v1/audit-logs: the tenant's trail, newest first."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from audit.models import ActorType, AuditLog
+from config.api.filters import ListFilterSet
+from config.api.viewsets import TenantScopedViewSet
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = ["id", "sequence", "actor_type", "actor_id", "action", "entity_type", "entity_id", "metadata",
+                  "ip", "user_agent", "created_at", "hash"]
+        read_only_fields = fields
+
+
+class AuditLogFilter(ListFilterSet):
+    actor = django_filters.UUIDFilter(field_name="actor_id")
+    actorType = django_filters.ChoiceFilter(field_name="actor_type", choices=ActorType.choices)
+    action = django_filters.CharFilter(field_name="action")
+    entityType = django_filters.CharFilter(field_name="entity_type")
+    entityId = django_filters.CharFilter(field_name="entity_id")
+
+    class Meta:
+        model = AuditLog
+        fields = []
+
+
+@extend_schema(tags=["audit"])
+class AuditLogViewSet(TenantScopedViewSet):
+    """Read-only by design: the trail is appended by the services, never edited through the API."""
+
+    queryset = AuditLog.objects.all()
+    serializer_class = AuditLogSerializer
+    filterset_class = AuditLogFilter
+    tool_action = {"list": "audit_logs.read", "retrieve": "audit_logs.read"}
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(AuditLogSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(AuditLogSerializer(self.get_object()).data)
