@@ -60,7 +60,10 @@ def world(seeded):
     create_api_key(tenant=tenant, name="acme-ci", profile="read-only")
     other_user = create_user(tenant=other, email="someone@globex.com", password=PASSWORD).user
     other_group = Group.objects.get(tenant=other, name="OPERATOR")
+    from audit.models import AuditLog
+
     other_objects = {
+        "audit_entry": AuditLog.objects.filter(tenant=other).first(),
         "user": other_user,
         "group": other_group,
         "api_key": create_api_key(tenant=other, name="globex-ci", profile="read-only").api_key,

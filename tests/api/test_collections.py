@@ -232,3 +232,19 @@ def test_authz_check_keeps_keys_verbatim(api, world):
     response = api.post("/v1/authz/check", {"toolActions": ["erp.sales.read", "erp.service_orders.manage", "made.up"]},
                         token=world.admin_token)
     assert response.json()["data"] == {"erp.sales.read": True, "erp.service_orders.manage": False, "made.up": False}
+
+
+def test_audit_log_listing_and_filters(api, world):
+    created = data(api.post("/v1/users", {"email": "audited@acme.com"}, token=world.admin_token))
+    api.call("PATCH", f"/v1/users/{created['id']}", {"name": "Renamed"}, token=world.admin_token)
+    rows = data(api.get("/v1/audit-logs?limit=200", token=world.admin_token))
+    assert rows[0]["action"] == "users.update" and rows[0]["metadata"]["changedFields"] == ["name"]
+    assert [row["sequence"] for row in rows] == sorted((row["sequence"] for row in rows), reverse=True)
+    by_entity = data(api.get(f"/v1/audit-logs?entityType=user&entityId={created['id']}", token=world.admin_token))
+    assert [row["action"] for row in by_entity] == ["users.update", "users.create"]
+    by_actor = data(api.get(f"/v1/audit-logs?actor={world.admin.pk}&action=users.create", token=world.admin_token))
+    assert [row["entityId"] for row in by_actor] == [created["id"]]
+    system = data(api.get("/v1/audit-logs?actorType=system&limit=200", token=world.admin_token))
+    assert system and all(row["actorType"] == "system" for row in system)
+    assert api.get("/v1/audit-logs?actorType=robot", token=world.admin_token).status_code == 400
+    assert api.call("DELETE", f"/v1/audit-logs/{rows[0]['id']}", token=world.admin_token).status_code == 405

@@ -32,6 +32,8 @@ ENDPOINTS = [
     ("POST", "/v1/api-keys", "api_keys.create", {"name": "matrix-key", "scopes": ["users.read"]}),
     ("PATCH", "/v1/api-keys/{api_key}/status", "api_keys.status.update", {"status": "revoked"}),
     ("POST", "/v1/api-keys/{api_key}/rotate", "api_keys.rotate", None),
+    ("GET", "/v1/audit-logs", "audit_logs.read", None),
+    ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]
 IDS = [f"{method} {path}" for method, path, _action, _body in ENDPOINTS]
 
@@ -44,7 +46,10 @@ def own_objects(world):
     from identity.services import add_member
 
     add_member(group=group, user=member, actor=SYSTEM)
+    from audit.models import AuditLog
+
     return {
+        "audit_entry": AuditLog.objects.filter(tenant=world.tenant).first(),
         "user": user,
         "member": member,
         "group": group,
@@ -100,15 +105,20 @@ def test_mixing_own_group_with_another_tenants_user_is_not_found(api, world):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/v1/users", "/v1/groups", "/v1/api-keys"])
+@pytest.mark.parametrize("path", ["/v1/users", "/v1/groups", "/v1/api-keys", "/v1/audit-logs"])
 def test_lists_never_show_another_tenants_rows(api, world, path):
     response = api.get(f"{path}?limit=200", token=world.admin_token)
     assert response.status_code == 200
     ids = {row["id"] for row in response.json()["data"]}
     assert ids
+    from audit.models import AuditLog
     from identity.models import ApiKey, User
 
-    foreign = {str(pk) for model in (User, Group, ApiKey) for pk in model.objects.filter(tenant=world.other).values_list("pk", flat=True)}
+    foreign = {
+        str(pk)
+        for model in (User, Group, ApiKey, AuditLog)
+        for pk in model.objects.filter(tenant=world.other).values_list("pk", flat=True)
+    }
     assert not ids & foreign
 
 

@@ -1,5 +1,7 @@
 """manage.py audit_verify --tenant <slug>: walk the tenant's audit chain, report the first broken link."""
 
+from contextlib import closing
+
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.chain import verify_chain
@@ -17,8 +19,9 @@ class Command(BaseCommand):
         target = Tenant.objects.filter(slug=tenant).first()
         if target is None:
             raise CommandError(f"No tenant with slug {tenant!r}.")
-        entries = AuditLog.objects.for_tenant(target).order_by("sequence").iterator(chunk_size=5000)
-        report = verify_chain(entries)
+        # Closed explicitly: verification may stop early, and the server-side cursor must not outlive it.
+        with closing(AuditLog.objects.for_tenant(target).order_by("sequence").iterator(chunk_size=5000)) as entries:
+            report = verify_chain(entries)
         if report.ok:
             self.stdout.write(self.style.SUCCESS(f"{target.slug}: {report.checked} entries, chain intact."))
             return

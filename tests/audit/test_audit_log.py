@@ -1,0 +1,116 @@
+import ast
+import io
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from audit.models import AuditLog
+from audit.registry import AUDIT_ACTIONS, ROUTE_ACTIONS
+from audit.services import SYSTEM, record
+from catalog.fixtures import load_catalog_fixture
+from tests.factories import TenantFactory
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def recorded_action_names():
+    """Every action name passed as a literal to record(...) anywhere in the project's code."""
+    names = set()
+    for path in PROJECT.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("record", "_audit"):
+                for keyword in node.keywords:
+                    if keyword.arg == "action" and isinstance(keyword.value, ast.Constant):
+                        names.add(keyword.value.value)
+                for argument in node.args[1:3]:
+                    if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and "." in argument.value:
+                        names.add(argument.value)
+    return names
+
+
+def test_every_recorded_action_is_registered_and_route_actions_exist():
+    used = recorded_action_names()
+    assert len(used) >= 25
+    assert used - AUDIT_ACTIONS == set()
+    catalog_keys = {action.key for tool in load_catalog_fixture().tools for action in tool.actions}
+    assert ROUTE_ACTIONS - catalog_keys == set()
+
+
+@pytest.mark.django_db
+def test_unknown_actions_are_refused():
+    tenant = TenantFactory()
+    with pytest.raises(ValueError, match="not in audit.registry"), transaction.atomic():
+        record(tenant=tenant, action="users.frobnicate", entity_type="user")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_needs_the_callers_transaction():
+    tenant = TenantFactory()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        record(tenant=tenant, action="users.create", entity_type="user")
+    assert not AuditLog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_chain_verifies_and_detects_an_edited_row():
+    tenant = TenantFactory(slug="chained")
+    with transaction.atomic():
+        for index in range(5):
+            record(tenant=tenant, action="users.update", entity_type="user", entity_id=str(index),
+                   metadata={"changedFields": ["name"], "n": index})
+    entries = list(AuditLog.objects.filter(tenant=tenant).order_by("sequence"))
+    assert [entry.sequence for entry in entries] == [1, 2, 3, 4, 5]
+    assert entries[1].prev_hash == entries[0].hash
+    out = io.StringIO()
+    call_command("audit_verify", "--tenant", "chained", stdout=out)
+    assert "5 entries, chain intact" in out.getvalue()
+
+    AuditLog.objects.filter(pk=entries[2].pk).update(metadata={"changedFields": ["email"], "n": 2})
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("audit_verify", "--tenant", "chained", stdout=out)
+    assert exit_info.value.code == 1
+    assert "broken at sequence 3" in out.getvalue() and "content does not match" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_deleted_row_in_the_middle_breaks_the_chain_but_retention_at_the_start_does_not():
+    tenant = TenantFactory(slug="trimmed")
+    with transaction.atomic():
+        for index in range(4):
+            record(tenant=tenant, action="users.update", entity_type="user", entity_id=str(index))
+    first, second, third, _fourth = AuditLog.objects.filter(tenant=tenant).order_by("sequence")
+    first.delete()  # what retention does: the oldest go
+    call_command("audit_verify", "--tenant", "trimmed", stdout=io.StringIO())
+    third.delete()
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("audit_verify", "--tenant", "trimmed", stdout=out)
+    assert "sequence jumps from 2 to 4" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_one_tenant_keep_one_chain():
+    tenant = TenantFactory(slug="busy-chain")
+
+    def write():
+        try:
+            for index in range(10):
+                with transaction.atomic():
+                    record(tenant=tenant, action="users.update", entity_type="user", entity_id=str(index))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(AuditLog.objects.filter(tenant=tenant).values_list("sequence", flat=True)) == list(range(1, 41))
+    call_command("audit_verify", "--tenant", "busy-chain", stdout=io.StringIO())
