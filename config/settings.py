@@ -188,6 +188,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
+# Values under these keys are the tenant's own data (flag names, audit metadata): never renamed.
+JSON_CAMEL_CASE = {
+    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": False, "ignore_fields": ("flags", "metadata"), "ignore_keys": None},
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aza8 Hub API",
     "DESCRIPTION": "Control plane for Aza8 products: catalog, tenants, identity, authorization.",

@@ -15,6 +15,7 @@ v1_patterns = [
     path("", include("tenancy.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("branding.api.urls")),
 ]
 
 urlpatterns = [

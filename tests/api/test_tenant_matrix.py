@@ -32,6 +32,10 @@ ENDPOINTS = [
     ("POST", "/v1/api-keys", "api_keys.create", {"name": "matrix-key", "scopes": ["users.read"]}),
     ("PATCH", "/v1/api-keys/{api_key}/status", "api_keys.status.update", {"status": "revoked"}),
     ("POST", "/v1/api-keys/{api_key}/rotate", "api_keys.rotate", None),
+    ("GET", "/v1/branding", "branding.read", None),
+    ("PUT", "/v1/branding", "branding.update", {"primaryColor": "#000000"}),
+    ("GET", "/v1/config", "config.read", None),
+    ("PUT", "/v1/config", "config.update", {"flags": {"beta": True}}),
     ("GET", "/v1/audit-logs", "audit_logs.read", None),
     ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]
