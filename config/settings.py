@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ApiExceptionMiddleware",
+    "usage.middleware.UsageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -221,6 +222,9 @@ RATE_LIMITS = {
     "read": env.int("RATE_LIMIT_READ_PER_MINUTE", default=1200),
     "write": env.int("RATE_LIMIT_WRITE_PER_MINUTE", default=300),
 }
+# Hub routes' usage counts wait in each process this long before one upsert writes them
+# (0: no background flusher; counts are written by explicit flushes only, as in the tests).
+USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=5.0)
 # How many reverse proxies in front of the hub append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)

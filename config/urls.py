@@ -16,6 +16,7 @@ v1_patterns = [
     path("", include("catalog.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("branding.api.urls")),
+    path("", include("usage.api.urls")),
 ]
 
 urlpatterns = [

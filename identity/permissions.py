@@ -45,5 +45,6 @@ class ToolActionPermission(BasePermission):
             return True
         if action not in effective_permissions(principal):
             raise ForbiddenAction(details={"toolAction": action})
-        request.tool_action = action
+        # On the Django request, where the usage counter and the idempotency store find it.
+        request._request.tool_action = action
         return True

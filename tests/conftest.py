@@ -17,6 +17,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _usage_counted_by_the_test_only(settings):
+    """No background flusher writing through its own connection; no counts left by earlier tests."""
+    from usage.services import buffer
+
+    settings.USAGE_FLUSH_SECONDS = 0
+    buffer._counts.clear()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache(request):
     """Rate-limit counters, blacklists and cached permissions live in the cache, which (on Redis)
     no transaction rolls back: every test starts from an empty one. The database cache needs no

@@ -4,6 +4,7 @@ from django.http import Http404
 from rest_framework.views import APIView
 
 from config.api.exceptions import TenantOverrideForbidden, json_error_response
+from config.api.idempotency import IdempotencyMixin
 
 __all__ = ["TENANT_BODY_KEYS", "TenantScopedAPIView", "api_not_found", "validated"]
 
@@ -23,8 +24,9 @@ def api_not_found(request, *args, **kwargs):
     return json_error_response(Http404())
 
 
-class TenantScopedAPIView(APIView):
-    """A route that works inside the caller's tenant; the tenant comes only from the credential."""
+class TenantScopedAPIView(IdempotencyMixin, APIView):
+    """A route that works inside the caller's tenant; the tenant comes only from the credential.
+    POSTs honour Idempotency-Key."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

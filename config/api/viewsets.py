@@ -6,7 +6,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.viewsets import GenericViewSet
 
 from config.api.exceptions import PreconditionFailed
-from config.api.idempotency import IdempotencyMixin
 from config.api.pagination import KeysetPagination
 from config.api.views import TenantScopedAPIView
 
@@ -18,7 +17,7 @@ def etag_for(instance) -> str:
     return f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
 
 
-class TenantScopedViewSet(IdempotencyMixin, TenantScopedAPIView, GenericViewSet):
+class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
     """`queryset` is always narrowed to the caller's tenant here, never in a view by hand, so an id
     from another tenant is simply not found (404)."""
 

@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from branding.models import TenantBranding
 from config.api.access import AUTHENTICATED
-from config.api.idempotency import IdempotencyMixin
 from config.api.views import TenantScopedAPIView
 from config.models import Status
 from identity.api import serializers
@@ -64,7 +63,7 @@ class MeView(TenantScopedAPIView):
         )
 
 
-class AuthzCheckView(IdempotencyMixin, TenantScopedAPIView):
+class AuthzCheckView(TenantScopedAPIView):
     tool_action = AUTHENTICATED
 
     @extend_schema(tags=["me"], request=serializers.AuthzCheckSerializer, responses=OpenApiTypes.OBJECT,

@@ -36,6 +36,8 @@ ENDPOINTS = [
     ("PUT", "/v1/branding", "branding.update", {"primaryColor": "#000000"}),
     ("GET", "/v1/config", "config.read", None),
     ("PUT", "/v1/config", "config.update", {"flags": {"beta": True}}),
+    ("GET", "/v1/usage", "usage.read", None),
+    ("POST", "/v1/usage/events", "usage.report", {"toolAction": "users.read", "count": 2}),
     ("GET", "/v1/audit-logs", "audit_logs.read", None),
     ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]

@@ -1,0 +1,115 @@
+"""POST /v1/usage/events (products report) and GET /v1/usage (totals per action and period)."""
+
+from datetime import timedelta
+
+from django.db.models import Sum
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from config.api.exceptions import ValidationFailed
+from config.api.views import TenantScopedAPIView
+from tenancy.selectors import entitled_actions
+from usage.models import UsageMetric
+from usage.services import report_usage
+
+MAX_REPORTED_COUNT = 1_000_000
+# How far back a product may report: later than this, the hour it belongs to is considered closed.
+MAX_REPORT_AGE = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
+GRANULARITY = {"hour": timedelta(hours=1), "day": timedelta(days=1), "month": None}
+MAX_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=400), "month": timedelta(days=3 * 366)}
+
+
+class UsageEventSerializer(serializers.Serializer):
+    tool_action = serializers.CharField(max_length=150)
+    count = serializers.IntegerField(min_value=1, max_value=MAX_REPORTED_COUNT, default=1)
+    occurred_at = serializers.DateTimeField(required=False)
+    event_id = serializers.CharField(max_length=255, required=False)
+
+    def validate_occurred_at(self, value):
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
+            raise serializers.ValidationError("Cannot be in the future.")
+        if value < now - MAX_REPORT_AGE:
+            raise serializers.ValidationError("Older than 7 days: that period is closed.")
+        return value
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    granularity = serializers.ChoiceField(choices=list(GRANULARITY), default="day")
+    tool_action = serializers.CharField(max_length=150, required=False)
+    # "from" is a keyword: read from the query string by name below.
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+
+
+def _period_end(start, granularity):
+    if granularity != "month":
+        return start + GRANULARITY[granularity]
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+@extend_schema(tags=["usage"])
+class UsageView(TenantScopedAPIView):
+    tool_action = {"get": "usage.read"}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATETIME, description="Inclusive; default: 30 days ago."),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="Exclusive; default: now."),
+            OpenApiParameter("granularity", OpenApiTypes.STR, enum=list(GRANULARITY)),
+            OpenApiParameter("toolAction", OpenApiTypes.STR),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        params = request.query_params
+        query = UsageQuerySerializer(data={k: v for k, v in {
+            "granularity": params.get("granularity", "day"),
+            "tool_action": params.get("toolAction"),
+            "start": params.get("from"),
+            "end": params.get("to"),
+        }.items() if v is not None})
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        granularity = data["granularity"]
+        end = data.get("end") or timezone.now()
+        start = data.get("start") or end - timedelta(days=30)
+        if start >= end:
+            raise ValidationFailed(details={"from": ["Must be before 'to'."]})
+        if end - start > MAX_RANGE[granularity]:
+            raise ValidationFailed(details={"granularity": [f"Range too long for {granularity} buckets."]})
+        rows = UsageMetric.objects.for_tenant(self.tenant).filter(period_start__gte=start, period_start__lt=end)
+        if data.get("tool_action"):
+            rows = rows.filter(tool_action__key=data["tool_action"])
+        totals = (
+            rows.annotate(period=Trunc("period_start", granularity))
+            .values("tool_action__key", "period")
+            .annotate(total=Sum("count"))
+            .order_by("period", "tool_action__key")
+        )
+        return Response([
+            {"tool_action": row["tool_action__key"], "period_start": row["period"],
+             "period_end": _period_end(row["period"], granularity), "count": row["total"]}
+            for row in totals
+        ])
+
+
+@extend_schema(tags=["usage"])
+class UsageEventsView(TenantScopedAPIView):
+    tool_action = {"post": "usage.report"}
+
+    @extend_schema(request=UsageEventSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = self.validated(UsageEventSerializer)
+        key = data["tool_action"]
+        if not entitled_actions(self.tenant).filter(key=key).exists():
+            raise ValidationFailed(details={"toolAction": [f"{key!r} is not available to this tenant."]})
+        occurred_at = data.get("occurred_at") or timezone.now()
+        counted = report_usage(tenant=self.tenant, action_key=key, count=data["count"], occurred_at=occurred_at,
+                               event_id=data.get("event_id"))
+        body = {"tool_action": key, "count": data["count"], "occurred_at": occurred_at, "duplicate": not counted}
+        return Response(body, status=201 if counted else 200)
