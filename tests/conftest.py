@@ -1,5 +1,7 @@
 import io
+import json
 import logging
+import re
 
 import pytest
 import structlog
@@ -60,3 +62,36 @@ def log_output():
         yield stream
     finally:
         root.removeHandler(handler)
+
+
+# Passwords the tests use; none may ever be found in the audit trail or an event payload.
+TEST_PASSWORDS = ("correct horse battery", "a long enough one", "a long staff password", "hunter2-but-longer", "wrong password!")
+_CREDENTIAL = re.compile(r"aza8_[A-Za-z0-9]{12}_|eyJ[A-Za-z0-9_-]{8,}\.|whsec_")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_audit_or_events(request):
+    """Across the whole suite: after every test that touched the database, no audit metadata and no
+    outbox payload holds a credential or a password."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker or {"db", "transactional_db"} & set(request.fixturenames)):
+        yield
+        return
+    transactional = bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from django.db import DatabaseError
+
+    from audit.models import AuditLog
+    from outbox.models import OutboxEvent
+
+    try:
+        stored = json.dumps([
+            list(AuditLog.objects.values_list("metadata", flat=True)),
+            list(OutboxEvent.objects.values_list("payload", flat=True)),
+        ])
+    except DatabaseError:
+        return  # the test broke its own transaction on purpose (database-error tests)
+    assert not _CREDENTIAL.search(stored), _CREDENTIAL.search(stored).group(0)
+    for password in TEST_PASSWORDS:
+        assert password not in stored

@@ -248,3 +248,31 @@ def test_audit_log_listing_and_filters(api, world):
     assert system and all(row["actorType"] == "system" for row in system)
     assert api.get("/v1/audit-logs?actorType=robot", token=world.admin_token).status_code == 400
     assert api.call("DELETE", f"/v1/audit-logs/{rows[0]['id']}", token=world.admin_token).status_code == 405
+
+
+def test_each_audited_write_leaves_exactly_one_entry_with_the_request_id(api, world):
+    token = world.admin_token
+    user = data(api.post("/v1/users", {"email": "one@acme.com", "password": "a long enough one"}, token=token))
+    group = data(api.post("/v1/groups", {"name": "audited"}, token=token))
+    key = data(api.post("/v1/api-keys", {"name": "audited", "profile": "read-only"}, token=token))
+    calls = [
+        ("PATCH", f"/v1/users/{user['id']}", {"name": "One"}, "users.update"),
+        ("PATCH", f"/v1/users/{user['id']}/status", {"status": "suspended", "reason": "r"}, "users.status.update"),
+        ("PATCH", f"/v1/groups/{group['id']}", {"description": "x"}, "groups.update"),
+        ("POST", f"/v1/groups/{group['id']}/users/{user['id']}", None, "groups.members.add"),
+        ("POST", f"/v1/groups/{group['id']}/permissions", {"toolActions": ["users.read"]}, "groups.permissions.grant"),
+        ("POST", f"/v1/api-keys/{key['id']}/rotate", None, "api_keys.rotate"),
+        ("PATCH", f"/v1/api-keys/{key['id']}/status", {"status": "revoked"}, "api_keys.status.update"),
+        ("PUT", "/v1/branding", {"primaryColor": "#010203"}, "branding.update"),
+        ("PUT", "/v1/config", {"flags": {"x": True}}, "config.update"),
+        ("DELETE", f"/v1/groups/{group['id']}/users/{user['id']}", None, "groups.members.remove"),
+        ("DELETE", f"/v1/users/{user['id']}", None, "users.delete"),
+    ]
+    for method, path, body, action in calls:
+        before = AuditLog.objects.filter(tenant=world.tenant).count()
+        response = api.call(method, path, body or {}, token=token)
+        assert response.status_code < 300, (path, response.content)
+        assert AuditLog.objects.filter(tenant=world.tenant).count() == before + 1, action
+        entry = AuditLog.objects.filter(tenant=world.tenant).order_by("-sequence").first()
+        assert entry.action == action and entry.metadata["requestId"] == response["X-Request-Id"]
+        assert entry.actor_user == world.admin and entry.actor_type == "user"
