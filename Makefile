@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-services seed check-migrations clean-data
+.PHONY: run test test-services lint seed check-migrations clean-data
 
 $(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed-runtime
 	$(PY) manage.py runhub
 
-## Set up and run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set).
-test: $(VENV)/.installed-dev
+## Set up, lint, and run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set).
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
 
 ## The suite against the machine's PostgreSQL, Redis and RabbitMQ (../shared/services.md).
 test-services: $(VENV)/.installed-dev

@@ -17,6 +17,7 @@ from catalog.models import (
 )
 from config.api.exceptions import DuplicateResource, ValidationFailed
 from config.changes import ChangeLog, upsert
+from config.models import change_status
 from config.permission_versions import bump_catalog_version
 
 __all__ = [
@@ -128,8 +129,7 @@ def create_action(
 @transaction.atomic
 def set_action_status(*, action: ToolAction, status: str, reason: str = "", actor, actor_tenant) -> ToolAction:
     """Deactivating an action takes it out of every effective permission on the next request."""
-    action.status, action.suspended_reason = status, reason
-    action.save(update_fields=["status", "suspended_reason", "updated_at"])
+    change_status(action, status, reason)
     bump_catalog_version()
     _audit(actor_tenant, "catalog.actions.status.update", "tool_action", action.key, actor, {"to": status})
     return action

@@ -4,7 +4,6 @@ import structlog
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-
 from rest_framework.response import Response
 from rest_framework.views import APIView
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.db.naming import check
 
-__all__ = ["BaseModel", "Status", "StatusModel", "choices_check", "status_check"]
+__all__ = ["BaseModel", "Status", "StatusModel", "change_status", "choices_check", "status_check"]
 
 
 class BaseModel(models.Model):
@@ -45,3 +45,18 @@ def choices_check(table: str, column: str, choices) -> models.CheckConstraint:
 
 def status_check(table: str, choices=Status) -> models.CheckConstraint:
     return choices_check(table, "status", choices)
+
+
+def change_status(instance, status: str, reason: str = "", *, suspended=Status.SUSPENDED) -> str:
+    """Set `status` (and the reason, kept only while suspended) on `instance`; return the old status.
+
+    A suspension without a reason is refused: whoever lifts it later needs to know why.
+    """
+    from config.api.exceptions import ValidationFailed
+
+    if status == suspended and not reason:
+        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
+    previous = instance.status
+    instance.status, instance.suspended_reason = status, reason if status == suspended else ""
+    instance.save(update_fields=["status", "suspended_reason", "updated_at"])
+    return previous

@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from audit.services import SYSTEM, Actor, record
 from catalog.fixtures import GroupTemplate, load_catalog_fixture
-from config.changes import ChangeLog
 from config.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
-from config.models import Status
+from config.changes import ChangeLog
+from config.models import Status, change_status
 from config.permission_versions import bump_tenant_version
 from identity import api_keys
 from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
-from outbox.services import emit
 from identity.sessions import IssuedInvitation, create_invitation
+from outbox.services import emit
 from tenancy.selectors import entitled_actions
 from tenancy.services import ensure_platform_tenant
 
@@ -213,11 +213,7 @@ def rotate_api_key(*, api_key: ApiKey, actor: Actor = SYSTEM) -> NewApiKey:
 def set_api_key_status(*, api_key: ApiKey, status: str, reason: str = "", actor: Actor = SYSTEM) -> ApiKey:
     if api_key.status == ApiKeyStatus.REVOKED and status != ApiKeyStatus.REVOKED:
         raise Conflict("A revoked API key cannot be reactivated; create a new one.")
-    if status == ApiKeyStatus.SUSPENDED and not reason:
-        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
-    previous = api_key.status
-    api_key.status, api_key.suspended_reason = status, reason if status == ApiKeyStatus.SUSPENDED else ""
-    api_key.save(update_fields=["status", "suspended_reason", "updated_at"])
+    previous = change_status(api_key, status, reason, suspended=ApiKeyStatus.SUSPENDED)
     record(tenant=api_key.tenant, action="api_keys.status.update", entity_type="api_key", entity_id=api_key.pk,
            actor=actor, metadata={"from": previous, "to": status})
     if status == ApiKeyStatus.REVOKED and previous != ApiKeyStatus.REVOKED:
@@ -259,13 +255,9 @@ def _revoke_sessions(user: User) -> None:
 
 @transaction.atomic
 def set_user_status(*, user: User, status: str, reason: str = "", actor: Actor) -> User:
-    if status == Status.SUSPENDED and not reason:
-        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
     if actor.user is not None and actor.user.pk == user.pk and status == Status.SUSPENDED:
         raise Conflict("You cannot suspend yourself.")
-    previous = user.status
-    user.status, user.suspended_reason = status, reason if status == Status.SUSPENDED else ""
-    user.save(update_fields=["status", "suspended_reason", "updated_at"])
+    previous = change_status(user, status, reason)
     if status == Status.SUSPENDED:
         _revoke_sessions(user)
     bump_tenant_version(user.tenant_id)
@@ -330,11 +322,7 @@ def update_group(*, group: Group, actor: Actor, **values) -> Group:
 
 @transaction.atomic
 def set_group_status(*, group: Group, status: str, reason: str = "", actor: Actor) -> Group:
-    if status == Status.SUSPENDED and not reason:
-        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
-    previous = group.status
-    group.status, group.suspended_reason = status, reason if status == Status.SUSPENDED else ""
-    group.save(update_fields=["status", "suspended_reason", "updated_at"])
+    previous = change_status(group, status, reason)
     bump_tenant_version(group.tenant_id)
     record(tenant=group.tenant, action="groups.status.update", entity_type="group", entity_id=group.pk,
            actor=actor, metadata={"from": previous, "to": status})

@@ -8,7 +8,7 @@ from audit.services import Actor, record
 from catalog.models import Package
 from config.api.exceptions import Conflict, DuplicateResource, NotFound, ValidationFailed
 from config.changes import ChangeLog, upsert
-from config.models import Status
+from config.models import Status, change_status
 from config.permission_versions import bump_tenant_version
 from outbox.services import emit
 from tenancy.models import Tenant, TenantPackage
@@ -43,11 +43,7 @@ def set_tenant_status(*, tenant: Tenant, status: str, reason: str = "", actor: A
     """Suspension takes effect on the tenant's very next request: every request reads the status."""
     if tenant.is_platform and status != Status.ACTIVE:
         raise Conflict("The platform tenant cannot be suspended.")
-    if status == Status.SUSPENDED and not reason:
-        raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
-    previous = tenant.status
-    tenant.status, tenant.suspended_reason = status, reason if status == Status.SUSPENDED else ""
-    tenant.save(update_fields=["status", "suspended_reason", "updated_at"])
+    previous = change_status(tenant, status, reason)
     bump_tenant_version(tenant.pk)
     record(tenant=tenant, action="tenants.status.update", entity_type="tenant", entity_id=tenant.pk, actor=actor,
            metadata={"from": previous, "to": status})

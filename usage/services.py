@@ -11,12 +11,12 @@ import atexit
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
-
 
 __all__ = ["UsageBuffer", "buffer", "hour_start", "report_usage", "upsert_counts"]
 

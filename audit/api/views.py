@@ -2,8 +2,7 @@
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.response import Response
+from rest_framework import mixins, serializers
 
 from audit.models import ActorType, AuditLog
 from config.api.filters import ListFilterSet
@@ -31,17 +30,10 @@ class AuditLogFilter(ListFilterSet):
 
 
 @extend_schema(tags=["audit"])
-class AuditLogViewSet(TenantScopedViewSet):
+class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Read-only by design: the trail is appended by the services, never edited through the API."""
 
     queryset = AuditLog.objects.all()
     serializer_class = AuditLogSerializer
     filterset_class = AuditLogFilter
     tool_action = {"list": "audit_logs.read", "retrieve": "audit_logs.read"}
-
-    def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AuditLogSerializer(page, many=True).data)
-
-    def retrieve(self, request, pk=None):
-        return Response(AuditLogSerializer(self.get_object()).data)

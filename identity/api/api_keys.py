@@ -1,6 +1,7 @@
 """/v1/api-keys"""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -25,7 +26,7 @@ def _with_secret(new_key) -> dict:
 
 
 @extend_schema(tags=["api-keys"])
-class ApiKeyViewSet(TenantScopedViewSet):
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = ApiKey.objects.all()
     serializer_class = serializers.ApiKeySerializer
     filterset_class = ApiKeyFilter
@@ -36,13 +37,6 @@ class ApiKeyViewSet(TenantScopedViewSet):
         "status": "api_keys.status.update",
         "rotate": "api_keys.rotate",
     }
-
-    def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(serializers.ApiKeySerializer(page, many=True).data)
-
-    def retrieve(self, request, pk=None):
-        return Response(serializers.ApiKeySerializer(self.get_object()).data)
 
     @extend_schema(request=serializers.ApiKeyCreateSerializer, responses={201: serializers.ApiKeyWithSecretSerializer})
     def create(self, request):

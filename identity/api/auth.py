@@ -2,7 +2,6 @@
 
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
-
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -79,8 +78,9 @@ class ServiceTokenView(APIView):
 def jwks_view(request):
     """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped."""
     if request.method not in ("GET", "HEAD"):
-        from config.api.exceptions import json_error_response
         from rest_framework.exceptions import MethodNotAllowed
+
+        from config.api.exceptions import json_error_response
 
         return json_error_response(MethodNotAllowed(request.method))
     response = JsonResponse(jwks())

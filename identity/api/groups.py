@@ -1,6 +1,7 @@
 """/v1/groups, their members and their permissions."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -21,7 +22,7 @@ class GroupFilter(ListFilterSet):
 
 
 @extend_schema(tags=["groups"])
-class GroupViewSet(TenantScopedViewSet):
+class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = Group.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.GroupSerializer
     filterset_class = GroupFilter
@@ -37,13 +38,6 @@ class GroupViewSet(TenantScopedViewSet):
         "grant": "groups.permissions.grant",
         "revoke": "groups.permissions.revoke",
     }
-
-    def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(serializers.GroupSerializer(page, many=True).data)
-
-    def retrieve(self, request, pk=None):
-        return Response(serializers.GroupSerializer(self.get_object()).data)
 
     @extend_schema(request=serializers.GroupWriteSerializer, responses={201: serializers.GroupSerializer})
     def create(self, request):

@@ -1,6 +1,7 @@
 """/v1/users"""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -20,7 +21,7 @@ class UserFilter(ListFilterSet):
 
 
 @extend_schema(tags=["users"])
-class UserViewSet(TenantScopedViewSet):
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     # Deleted users stay (anonymised) for the audit trail, but are no longer a resource.
     queryset = User.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.UserSerializer
@@ -33,13 +34,6 @@ class UserViewSet(TenantScopedViewSet):
         "status": "users.status.update",
         "destroy": "users.delete",
     }
-
-    def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(serializers.UserSerializer(page, many=True).data)
-
-    def retrieve(self, request, pk=None):
-        return Response(serializers.UserSerializer(self.get_object()).data)
 
     @extend_schema(request=serializers.UserCreateSerializer, responses={201: serializers.UserCreatedSerializer})
     def create(self, request):

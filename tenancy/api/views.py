@@ -1,8 +1,8 @@
 """/v1/tenants: onboarding and the life of a tenant, for Aza8 staff and platform services."""
 
 import django_filters
-from django_filters.rest_framework import DjangoFilterBackend
 from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response

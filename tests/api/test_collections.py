@@ -1,14 +1,12 @@
 """Pagination, filters, ETags and the behaviour of the user, group and API-key routes."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditLog
-from identity.models import ApiKey, Group, GroupPermission, User
+from identity.models import User
 from outbox.models import OutboxEvent
 from tests.factories import UserFactory
 

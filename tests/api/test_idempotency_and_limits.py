@@ -1,11 +1,9 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from audit.models import IdempotencyKey
 from branding.models import TenantConfig
 from identity.models import User
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -67,34 +65,24 @@ def test_auth_routes_ignore_idempotency_keys(api, world):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_with_one_key_execute_once(seeded, client):
-    from tests.api.conftest import World, _seed_tenant  # noqa: F401
-    from tests.identity.conftest import Api
+    from audit.services import SYSTEM
     from identity.models import Group
     from identity.services import add_member, create_user
     from identity.sessions import login
-    from audit.services import SYSTEM
+    from tests.api.conftest import World, _seed_tenant  # noqa: F401
+    from tests.identity.conftest import Api
 
     tenant = _seed_tenant("race")
     admin = create_user(tenant=tenant, email="admin@race.com", password="x" * 12).user
     add_member(group=Group.objects.get(tenant=tenant, name="ADM_CLIENTE"), user=admin, actor=SYSTEM)
     token = login(tenant_slug="race", email="admin@race.com", password="x" * 12, ip="127.0.0.1").access_token
-    barrier, results = threading.Barrier(2), []
-
     def attempt():
         from django.test import Client
 
-        try:
-            barrier.wait()
-            response = Api(Client()).post("/v1/users", {"email": "twin@race.com"}, token=token, **{"Idempotency-Key": "twin"})
-            results.append((response.status_code, response.get("Idempotent-Replayed")))
-        finally:
-            connection.close()
+        response = Api(Client()).post("/v1/users", {"email": "twin@race.com"}, token=token, **{"Idempotency-Key": "twin"})
+        return response.status_code, response.get("Idempotent-Replayed")
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(attempt, 2)
     assert User.objects.filter(email="twin@race.com").count() == 1
     statuses = sorted(status for status, _ in results)
     # One ran; the other either saw it running (409) or, if it came second, got the replay (201).

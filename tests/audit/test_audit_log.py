@@ -1,17 +1,16 @@
 import ast
 import io
-import json
-import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from audit.models import AuditLog
 from audit.registry import AUDIT_ACTIONS, ROUTE_ACTIONS
-from audit.services import SYSTEM, record
+from audit.services import record
 from catalog.fixtures import load_catalog_fixture
+from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -100,17 +99,10 @@ def test_concurrent_writers_of_one_tenant_keep_one_chain():
     tenant = TenantFactory(slug="busy-chain")
 
     def write():
-        try:
-            for index in range(10):
-                with transaction.atomic():
-                    record(tenant=tenant, action="users.update", entity_type="user", entity_id=str(index))
-        finally:
-            connection.close()
+        for index in range(10):
+            with transaction.atomic():
+                record(tenant=tenant, action="users.update", entity_type="user", entity_id=str(index))
 
-    threads = [threading.Thread(target=write) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert run_concurrently(write, 4) == [None] * 4
     assert sorted(AuditLog.objects.filter(tenant=tenant).values_list("sequence", flat=True)) == list(range(1, 41))
     call_command("audit_verify", "--tenant", "busy-chain", stdout=io.StringIO())

@@ -2,7 +2,6 @@
 
 from django.db import connection
 from django.urls import include, path
-
 from rest_framework.response import Response
 from rest_framework.views import APIView
 

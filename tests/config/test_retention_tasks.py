@@ -1,15 +1,14 @@
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from audit.models import IdempotencyKey
 from audit.tasks import purge_idempotency_keys
 from identity.models import Invitation, RefreshToken
 from identity.tasks import purge_expired_credentials
+from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory, UserFactory
 
 
@@ -60,18 +59,6 @@ def test_two_overlapping_purges_delete_each_row_once():
         )
         for i in range(2500)
     )
-    results = []
-
-    def run():
-        try:
-            results.append(purge_idempotency_keys())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(purge_idempotency_keys, 2)
     assert sum(results) == 2500
     assert not IdempotencyKey.objects.exists()

@@ -2,17 +2,16 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from django.db import connection
 
 from audit.models import AuditLog
 from identity import sessions
 from identity.tokens import _backend, issue_access_token
+from tests.concurrency import run_concurrently
 from tests.identity.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -107,23 +106,10 @@ def test_rate_limit_holds_under_twenty_concurrent_attempts(seeded):
     from tests.factories import TenantFactory
 
     tenant = TenantFactory(slug="busy")
-    outcomes = []
-    barrier = threading.Barrier(20)
-
     def attempt():
-        try:
-            barrier.wait()
-            sessions.login(tenant_slug=tenant.slug, email="x@busy.com", password="wrong", ip="203.0.113.7")
-        except Exception as exc:  # noqa: BLE001 - the outcome is the error code
-            outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
+        sessions.login(tenant_slug=tenant.slug, email="x@busy.com", password="wrong", ip="203.0.113.7")
 
-    threads = [threading.Thread(target=attempt) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [getattr(outcome, "code", repr(outcome)) for outcome in run_concurrently(attempt, 20)]
     assert sorted(outcomes) == ["RATE_LIMITED"] * 15 + ["UNAUTHORIZED"] * 5
 
 

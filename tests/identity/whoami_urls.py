@@ -1,7 +1,6 @@
 """The real URLs plus a tenant-scoped route that reports who the caller is, for the auth tests."""
 
 from django.urls import include, path
-
 from rest_framework.response import Response
 
 from config import urls as hub_urls
