@@ -225,6 +225,13 @@ RATE_LIMITS = {
 # Hub routes' usage counts wait in each process this long before one upsert writes them
 # (0: no background flusher; counts are written by explicit flushes only, as in the tests).
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=5.0)
+# Webhook URLs on private or loopback networks (and plain http) are refused unless this is set:
+# development and tests deliver to receivers on this machine.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_SECRET_GRACE = timedelta(hours=env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24))
+# How many days a subscription may fail every attempt before it is disabled.
+WEBHOOK_DISABLE_AFTER = timedelta(days=env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5))
 # How many reverse proxies in front of the hub append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
@@ -256,6 +263,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
 HUB_PERIODIC_TASKS = {
+    "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
     "purge-idempotency-keys": {"task": "audit.tasks.purge_idempotency_keys", "crontab": {"minute": "*/15"}},
     "purge-expired-credentials": {
         "task": "identity.tasks.purge_expired_credentials",

@@ -17,6 +17,7 @@ v1_patterns = [
     path("", include("audit.api.urls")),
     path("", include("branding.api.urls")),
     path("", include("usage.api.urls")),
+    path("", include("outbox.api.urls")),
 ]
 
 urlpatterns = [

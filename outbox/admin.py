@@ -17,7 +17,7 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
     list_display = ["url", "tenant", "status", "created_at"]
     list_filter = ["status"]
     list_select_related = ["tenant"]
-    exclude = ["secret"]
+    exclude = ["secret_encrypted", "previous_secret_encrypted", "key_version"]
 
 
 @admin.register(WebhookDelivery)

@@ -52,10 +52,18 @@ class OutboxEvent(BaseModel):
 
 
 class WebhookSubscription(TenantScopedModel, StatusModel):
+    """Where a tenant wants its events. Secrets are encrypted in the application (config/crypto.py);
+    after a rotation the previous secret keeps signing too until `previous_secret_expires_at`."""
+
     url = models.URLField(max_length=2048)
     description = models.CharField(max_length=500, blank=True, default="")
-    secret = models.CharField(max_length=100)
+    secret_encrypted = models.BinaryField()
+    previous_secret_encrypted = models.BinaryField(null=True, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    key_version = models.PositiveSmallIntegerField()
     event_types = ArrayField(models.CharField(max_length=100), default=list)
+    # Set at the first failed attempt of a failing streak, cleared by any success.
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "webhook_subscription"

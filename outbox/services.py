@@ -1,13 +1,32 @@
 """Writing to the outbox: called inside the transaction of the change the event describes."""
 
+from dataclasses import dataclass
+
+import structlog
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit.scrubber import scrub
+from audit.services import Actor, record
+from config.api.exceptions import ValidationFailed
+from config.models import Status
 from config.request_context import current_request
-from outbox.events import is_enabled
-from outbox.models import OutboxEvent
+from outbox.events import EVENT_TYPES, is_enabled
+from outbox.models import DeliveryStatus, OutboxEvent, WebhookSubscription
+from outbox.webhooks import UnsafeWebhookUrl, generate_secret, store_secret, validate_url
 
-__all__ = ["emit"]
+__all__ = [
+    "SubscriptionWithSecret",
+    "create_subscription",
+    "delete_subscription",
+    "emit",
+    "requeue",
+    "rotate_secret",
+    "update_subscription",
+]
+
+logger = structlog.get_logger("hub.outbox")
 
 
 def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
@@ -23,4 +42,102 @@ def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
     payload = {"data": scrub(data)}
     if request is not None:
         payload["requestId"] = request.request_id
-    return OutboxEvent.objects.create(tenant=tenant, type=event_type, payload=payload)
+    event = OutboxEvent.objects.create(tenant=tenant, type=event_type, payload=payload)
+    transaction.on_commit(_trigger_drain)
+    return event
+
+
+def _trigger_drain() -> None:
+    """Low latency: a worker starts draining as soon as the event is committed. If the broker is
+    unreachable the event waits for the beat sweep; the request that wrote it must not fail."""
+    from outbox.tasks import drain_outbox
+
+    try:
+        drain_outbox.delay()
+    except Exception:  # noqa: BLE001 - the sweep delivers it later
+        logger.warning("outbox_trigger_failed", exc_info=True)
+
+
+# --- Webhook subscriptions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionWithSecret:
+    subscription: WebhookSubscription
+    # Shown once, at creation and at each rotation.
+    secret: str
+
+
+def _validated(url: str, event_types) -> list[str]:
+    try:
+        validate_url(url)
+    except UnsafeWebhookUrl as exc:
+        raise ValidationFailed(details={"url": [str(exc)]}) from exc
+    unknown = sorted(set(event_types) - EVENT_TYPES)
+    if unknown or not event_types:
+        raise ValidationFailed(details={"eventTypes": [f"Unknown or missing event types: {unknown}"]})
+    return sorted(set(event_types))
+
+
+@transaction.atomic
+def create_subscription(*, tenant, url: str, event_types, description: str = "", actor: Actor) -> SubscriptionWithSecret:
+    subscription = WebhookSubscription(tenant=tenant, url=url, description=description,
+                                       event_types=_validated(url, event_types))
+    secret = generate_secret()
+    store_secret(subscription, secret)
+    subscription.save(force_insert=True)
+    record(tenant=tenant, action="webhooks.create", entity_type="webhook_subscription", entity_id=subscription.pk,
+           actor=actor, metadata={"eventTypes": subscription.event_types})
+    return SubscriptionWithSecret(subscription, secret)
+
+
+@transaction.atomic
+def update_subscription(*, subscription: WebhookSubscription, actor: Actor, **values) -> WebhookSubscription:
+    if "url" in values or "event_types" in values:
+        values["event_types"] = _validated(values.get("url", subscription.url),
+                                           values.get("event_types", subscription.event_types))
+    if "status" in values:
+        values["suspended_reason"] = values.pop("reason", "") if values["status"] != Status.ACTIVE else ""
+        if values["status"] == Status.ACTIVE:
+            values["failing_since"] = None
+    changed = [name for name, value in values.items() if getattr(subscription, name) != value]
+    for name in changed:
+        setattr(subscription, name, values[name])
+    if changed:
+        subscription.save(update_fields=[*changed, "updated_at"])
+        record(tenant=subscription.tenant, action="webhooks.update", entity_type="webhook_subscription",
+               entity_id=subscription.pk, actor=actor, metadata={"changedFields": sorted(changed)})
+    return subscription
+
+
+@transaction.atomic
+def rotate_secret(*, subscription: WebhookSubscription, actor: Actor) -> SubscriptionWithSecret:
+    """A new secret; the old one keeps signing next to it for WEBHOOK_SECRET_GRACE."""
+    subscription.previous_secret_encrypted = subscription.secret_encrypted
+    subscription.previous_secret_expires_at = timezone.now() + settings.WEBHOOK_SECRET_GRACE
+    secret = generate_secret()
+    store_secret(subscription, secret)
+    subscription.save()
+    record(tenant=subscription.tenant, action="webhooks.update", entity_type="webhook_subscription",
+           entity_id=subscription.pk, actor=actor, metadata={"secretRotated": True})
+    return SubscriptionWithSecret(subscription, secret)
+
+
+@transaction.atomic
+def delete_subscription(*, subscription: WebhookSubscription, actor: Actor) -> None:
+    record(tenant=subscription.tenant, action="webhooks.delete", entity_type="webhook_subscription",
+           entity_id=subscription.pk, actor=actor)
+    subscription.delete()
+
+
+@transaction.atomic
+def requeue(*, deliveries, actor: Actor, tenant) -> int:
+    """Send failed or dead deliveries again, from the first step of the retry schedule."""
+    count = deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEAD]).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), attempt_count=0, last_error=""
+    )
+    if count:
+        record(tenant=tenant, action="webhooks.update", entity_type="webhook_delivery", actor=actor,
+               metadata={"requeued": count})
+        transaction.on_commit(_trigger_drain)
+    return count

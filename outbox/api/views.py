@@ -1,0 +1,131 @@
+"""/v1/webhooks: subscriptions, their delivery log, secret rotation and requeues."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.exceptions import NotFound
+from config.api.filters import ListFilterSet
+from config.api.pagination import KeysetPagination
+from config.api.viewsets import TenantScopedViewSet
+from config.models import Status
+from outbox import services
+from outbox.models import WebhookDelivery, WebhookSubscription
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "description", "event_types", "status", "suspended_reason", "failing_since",
+                  "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class SubscriptionWriteSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2048)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=50)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SubscriptionPatchSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2048, required=False)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=50,
+                                        required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.UUIDField(source="event.id")
+    event_type = serializers.CharField(source="event.type")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "event_id", "event_type", "status", "attempt_count", "response_code", "response_time_ms",
+                  "last_error", "next_attempt_at", "created_at"]
+        read_only_fields = fields
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+
+
+class RequeuedSerializer(serializers.Serializer):
+    requeued = serializers.IntegerField(help_text="How many deliveries will be sent again.")
+
+
+class DeliveryFilter(ListFilterSet):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status"]
+
+
+def _with_secret(created) -> dict:
+    return {**SubscriptionSerializer(created.subscription).data, "secret": created.secret}
+
+
+@extend_schema(tags=["webhooks"])
+class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = WebhookSubscription.objects.all()
+    serializer_class = SubscriptionSerializer
+    tool_action = {
+        "list": "webhooks.read",
+        "retrieve": "webhooks.read",
+        "deliveries": "webhooks.read",
+        "create": "webhooks.create",
+        "partial_update": "webhooks.update",
+        "rotate_secret": "webhooks.update",
+        "recover": "webhooks.update",
+        "retry_delivery": "webhooks.update",
+        "destroy": "webhooks.delete",
+    }
+
+    @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionSerializer})
+    def create(self, request):
+        created = services.create_subscription(tenant=self.tenant, actor=request.user.actor,
+                                               **self.validated(SubscriptionWriteSerializer))
+        return Response(_with_secret(created), status=201)
+
+    @extend_schema(request=SubscriptionPatchSerializer, responses=SubscriptionSerializer)
+    def partial_update(self, request, pk=None):
+        subscription = self.get_object()
+        services.update_subscription(subscription=subscription, actor=request.user.actor,
+                                     **self.validated(SubscriptionPatchSerializer))
+        return Response(SubscriptionSerializer(subscription).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
+        return Response(status=204)
+
+    @extend_schema(request=None, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        return Response(_with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
+
+    def _deliveries(self):
+        return WebhookDelivery.objects.for_tenant(self.tenant).filter(subscription=self.get_object())
+
+    @extend_schema(request=None, responses=DeliverySerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=KeysetPagination)
+    def deliveries(self, request, pk=None):
+        page = self.paginate_queryset(DeliveryFilter(request.query_params, self._deliveries().select_related("event")).qs)
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(request=RecoverSerializer, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"])
+    def recover(self, request, pk=None):
+        since = self.validated(RecoverSerializer)["since"]
+        count = services.requeue(deliveries=self._deliveries().filter(created_at__gte=since), actor=request.user.actor,
+                                 tenant=self.tenant)
+        return Response({"requeued": count})
+
+    @extend_schema(request=None, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9a-f-]{36})/retry")
+    def retry_delivery(self, request, pk=None, delivery_id=None):
+        deliveries = self._deliveries().filter(pk=delivery_id)
+        if not deliveries.exists():
+            raise NotFound("Delivery not found.")
+        return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor, tenant=self.tenant)})
