@@ -55,8 +55,9 @@ def fan_out(*, batch_size: int = 100) -> int:
         deliveries = []
         for event in events:
             if event.tenant_id is not None:
+                # Only subscriptions that existed when it happened: a new one does not replay history.
                 subscriptions = WebhookSubscription.objects.for_tenant(event.tenant_id).filter(
-                    status=Status.ACTIVE, event_types__contains=[event.type]
+                    status=Status.ACTIVE, event_types__contains=[event.type], created_at__lte=event.created_at
                 )
                 deliveries += [
                     WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)

@@ -1,0 +1,181 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from audit.models import AuditLog
+from outbox.delivery import RETRY_SCHEDULES, drain
+from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
+from tests.outbox.receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+
+def subscribe(api, world, url, event_types=("user.created", "user.updated")):
+    response = api.post("/v1/webhooks", {"url": url, "eventTypes": list(event_types)}, token=world.admin_token)
+    assert response.status_code == 201, response.content
+    return response.json()["data"]
+
+
+def make_due():
+    WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).update(next_attempt_at=timezone.now())
+
+
+def test_events_arrive_signed_and_verify_with_the_standard_library(api, world):
+    with Receiver() as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        assert subscription["secret"].startswith("whsec_")
+        user = api.post("/v1/users", {"email": "hooked@acme.com"}, token=world.admin_token).json()["data"]
+        drain()
+    (delivery,) = receiver.received
+    payload = Webhook(subscription["secret"]).verify(delivery["body"], delivery["headers"])
+    event = OutboxEvent.objects.get(type="user.created", payload__data__userId=user["id"])
+    assert delivery["headers"]["webhook-id"] == str(event.pk)
+    assert payload["type"] == "user.created" and payload["data"]["userId"] == user["id"]
+    assert payload["tenantId"] == str(world.tenant.pk)
+    stored = WebhookDelivery.objects.get(event=event)
+    assert stored.status == "succeeded" and stored.attempt_count == 1 and stored.response_code == 200
+    assert event.status == "done"
+
+
+def test_the_secret_is_shown_once_and_stored_encrypted(api, world):
+    created = subscribe(api, world, "http://127.0.0.1:9/hooks")
+    listed = api.get("/v1/webhooks", token=world.admin_token).json()["data"]
+    assert all("secret" not in row for row in listed)
+    row = WebhookSubscription.objects.get(pk=created["id"])
+    assert created["secret"].encode() not in bytes(row.secret_encrypted)
+
+
+def test_a_receiver_failing_twice_gets_the_event_on_the_third_try(api, world):
+    with Receiver(answers=[(500, {}), (302, {"Location": "https://elsewhere.example"})]) as receiver:
+        subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "retry@acme.com"}, token=world.admin_token)
+        drain()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "failed" and delivery.response_code == 500 and delivery.next_attempt_at > timezone.now()
+        first_delay = delivery.next_attempt_at - timezone.now()
+        assert timedelta(seconds=50) < first_delay <= timedelta(seconds=66)  # 1 min ± jitter
+        make_due()
+        drain()
+        delivery.refresh_from_db()
+        assert delivery.status == "failed" and delivery.response_code == 302  # a redirect is a failure
+        make_due()
+        drain()
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempt_count == 3 and len(receiver.received) == 3
+    assert len({hit["headers"]["webhook-id"] for hit in receiver.received}) == 1  # the same id for dedupe
+
+
+def test_after_the_last_try_the_delivery_is_dead_and_can_be_requeued(api, world):
+    tries = len(RETRY_SCHEDULES["mvp"]) + 1
+    with Receiver(answers=[(503, {})] * tries) as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "dead@acme.com"}, token=world.admin_token)
+        for _ in range(tries):
+            drain()
+            make_due()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "dead" and delivery.attempt_count == tries
+        since = (timezone.now() - timedelta(hours=1)).isoformat()
+        recovered = api.post(f"/v1/webhooks/{subscription['id']}/recover", {"since": since}, token=world.admin_token)
+        assert recovered.json()["data"] == {"requeued": 1}
+        drain()
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and len(receiver.received) == tries + 1
+
+
+def test_retry_after_is_honoured(api, world):
+    with Receiver(answers=[(429, {"Retry-After": "3600"})]) as receiver:
+        subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "slow@acme.com"}, token=world.admin_token)
+        drain()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.next_attempt_at - timezone.now() > timedelta(minutes=59)
+
+
+def test_410_disables_the_subscription_with_an_audit_entry(api, world):
+    with Receiver(answers=[(410, {})]) as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "gone@acme.com"}, token=world.admin_token)
+        drain()
+    row = WebhookSubscription.objects.get(pk=subscription["id"])
+    assert row.status == "suspended" and "410" in row.suspended_reason
+    assert WebhookDelivery.objects.get().status == "dead"
+    entry = AuditLog.objects.filter(action="webhooks.update", entity_id=subscription["id"]).latest("sequence")
+    assert entry.actor_type == "system" and entry.metadata["disabled"] is True
+
+
+def test_a_subscription_failing_for_days_is_disabled(api, world):
+    with Receiver(answers=[(500, {})]) as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        WebhookSubscription.objects.filter(pk=subscription["id"]).update(failing_since=timezone.now() - timedelta(days=6))
+        api.post("/v1/users", {"email": "flaky@acme.com"}, token=world.admin_token)
+        drain()
+    row = WebhookSubscription.objects.get(pk=subscription["id"])
+    assert row.status == "suspended" and "Every attempt failed" in row.suspended_reason
+
+
+def test_secret_rotation_signs_with_both_during_the_grace_period(api, world):
+    with Receiver() as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        rotated = api.post(f"/v1/webhooks/{subscription['id']}/rotate-secret", token=world.admin_token).json()["data"]
+        assert rotated["secret"] != subscription["secret"]
+        api.post("/v1/users", {"email": "rotated@acme.com"}, token=world.admin_token)
+        drain()
+    (delivery,) = receiver.received
+    assert len(delivery["headers"]["webhook-signature"].split(" ")) == 2
+    for secret in (subscription["secret"], rotated["secret"]):
+        Webhook(secret).verify(delivery["body"], delivery["headers"])
+
+
+def test_only_matching_event_types_and_own_tenant_are_delivered(api, world):
+    from identity.services import create_api_key
+
+    with Receiver() as mine, Receiver() as theirs:
+        subscribe(api, world, mine.url, event_types=["api_key.revoked"])
+        other_admin = create_api_key(tenant=world.other, name="other-admin", profile="admin").key
+        response = api.post("/v1/webhooks", {"url": theirs.url, "eventTypes": ["user.created"]}, token=other_admin)
+        assert response.status_code == 201
+        api.post("/v1/users", {"email": "nobody-listens@acme.com"}, token=world.admin_token)
+        drain()
+    assert mine.received == [] and theirs.received == []
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/hooks", "https://10.0.0.5/hooks", "https://localhost/x", "https://[::1]/x",
+            "http://hooks.example.com/x", "https://user:pw@hooks.example.com/x", "ftp://hooks.example.com/x"],
+)
+def test_private_and_unsafe_urls_are_refused(api, world, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    response = api.post("/v1/webhooks", {"url": url, "eventTypes": ["user.created"]}, token=world.admin_token)
+    assert response.status_code == 400 and "url" in response.json()["error"]["details"]
+
+
+def test_unknown_event_types_are_refused(api, world):
+    response = api.post("/v1/webhooks", {"url": "https://hooks.example.com/x", "eventTypes": ["user.exploded"]},
+                        token=world.admin_token)
+    assert response.status_code == 400 and "eventTypes" in response.json()["error"]["details"]
+
+
+def test_delivery_log_and_retry_one(api, world):
+    with Receiver(answers=[(500, {})]) as receiver:
+        subscription = subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "logged@acme.com"}, token=world.admin_token)
+        drain()
+        log = api.get(f"/v1/webhooks/{subscription['id']}/deliveries", token=world.admin_token).json()["data"]
+        assert [(row["eventType"], row["status"], row["attemptCount"], row["responseCode"]) for row in log] == [
+            ("user.created", "failed", 1, 500)]
+        assert set(log[0]) == {"id", "eventId", "eventType", "status", "attemptCount", "responseCode",
+                               "responseTimeMs", "lastError", "nextAttemptAt", "createdAt"}
+        retried = api.post(f"/v1/webhooks/{subscription['id']}/deliveries/{log[0]['id']}/retry", token=world.admin_token)
+        assert retried.json()["data"] == {"requeued": 1}
+        drain()
+    assert WebhookDelivery.objects.get().status == "succeeded"
+    assert json.loads(receiver.received[-1]["body"])["type"] == "user.created"
