@@ -72,7 +72,7 @@ def fan_out(*, batch_size: int = 100) -> int:
 def claim_deliveries(*, batch_size: int = 20) -> list[WebhookDelivery]:
     """Due deliveries, leased to this worker for the length of one attempt."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+    lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     with transaction.atomic():
         claimed = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)

@@ -38,6 +38,14 @@ ENDPOINTS = [
     ("PUT", "/v1/config", "config.update", {"flags": {"beta": True}}),
     ("GET", "/v1/usage", "usage.read", None),
     ("POST", "/v1/usage/events", "usage.report", {"toolAction": "users.read", "count": 2}),
+    ("GET", "/v1/webhooks", "webhooks.read", None),
+    ("GET", "/v1/webhooks/{webhook}", "webhooks.read", None),
+    ("POST", "/v1/webhooks", "webhooks.create", {"url": "https://hooks.example.com/m", "eventTypes": ["user.created"]}),
+    ("PATCH", "/v1/webhooks/{webhook}", "webhooks.update", {"description": "changed"}),
+    ("POST", "/v1/webhooks/{webhook}/rotate-secret", "webhooks.update", None),
+    ("GET", "/v1/webhooks/{webhook}/deliveries", "webhooks.read", None),
+    ("POST", "/v1/webhooks/{webhook}/recover", "webhooks.update", {"since": "2026-01-01T00:00:00Z"}),
+    ("DELETE", "/v1/webhooks/{webhook}", "webhooks.delete", None),
     ("GET", "/v1/audit-logs", "audit_logs.read", None),
     ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]
@@ -53,8 +61,11 @@ def own_objects(world):
 
     add_member(group=group, user=member, actor=SYSTEM)
     from audit.models import AuditLog
+    from outbox.services import create_subscription
 
     return {
+        "webhook": create_subscription(tenant=world.tenant, url="https://hooks.example.com/own",
+                                       event_types=["user.created"], actor=SYSTEM).subscription,
         "audit_entry": AuditLog.objects.filter(tenant=world.tenant).first(),
         "user": user,
         "member": member,

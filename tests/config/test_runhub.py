@@ -9,10 +9,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
+
+from tests.runtime import database_url
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -21,14 +22,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def database_url(settings_dict) -> str:
-    host = settings_dict["HOST"]
-    if host.startswith("/"):
-        return f"postgres://{settings_dict['USER']}@/{settings_dict['NAME']}?host={quote(host)}"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{settings_dict['USER']}@{host}:{port}/{settings_dict['NAME']}"
 
 
 def get(url):

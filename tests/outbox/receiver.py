@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback that records what it gets and answers as scripted."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 __all__ = ["Receiver"]
@@ -17,7 +18,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                receiver.received.append({"headers": headers, "body": body, "path": self.path})
+                receiver.received.append({"headers": headers, "body": body, "path": self.path, "at": time.time()})
                 status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
                 self.send_response(status)
                 for name, value in headers.items():
