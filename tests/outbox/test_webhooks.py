@@ -179,3 +179,24 @@ def test_delivery_log_and_retry_one(api, world):
         drain()
     assert WebhookDelivery.objects.get().status == "succeeded"
     assert json.loads(receiver.received[-1]["body"])["type"] == "user.created"
+
+
+def test_staff_requeue_dead_deliveries_from_the_admin(api, world, client):
+    from identity.services import create_platform_staff
+
+    with Receiver(answers=[(500, {})]) as receiver:
+        subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "admin-requeue@acme.com"}, token=world.admin_token)
+        drain()
+        delivery = WebhookDelivery.objects.get()
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="dead", next_attempt_at=None)
+        create_platform_staff(email="ops@aza8.com", password="a long staff password", superuser=True)
+        assert client.login(username="ops@aza8.com", password="a long staff password")
+        response = client.post("/admin/outbox/webhookdelivery/",
+                               {"action": "requeue", "_selected_action": [str(delivery.pk)]}, follow=True)
+        assert response.status_code == 200 and "1 deliveries requeued" in response.content.decode()
+        drain()
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and len(receiver.received) == 2
+    entry = AuditLog.objects.filter(tenant=world.tenant, action="webhooks.update").latest("sequence")
+    assert entry.actor_type == "staff" and entry.metadata["requeued"] == 1
