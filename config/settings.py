@@ -267,6 +267,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
 HUB_PERIODIC_TASKS = {
     "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
+    "purge-broker-messages": {"task": "outbox.tasks.purge_broker_messages", "crontab": {"minute": "23", "hour": "*"}},
     "purge-idempotency-keys": {"task": "audit.tasks.purge_idempotency_keys", "crontab": {"minute": "*/15"}},
     "purge-expired-credentials": {
         "task": "identity.tasks.purge_expired_credentials",
