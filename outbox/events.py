@@ -1,8 +1,46 @@
-"""The event types the hub emits, per operating profile (spec §10, working notes)."""
+"""The event types the hub emits: their payload schemas and which operating profile enables them."""
+
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
-__all__ = ["EVENT_TYPES", "enabled_event_types", "is_enabled"]
+__all__ = ["EVENT_SCHEMAS", "EVENT_TYPES", "EventSchema", "enabled_event_types", "is_enabled"]
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """The keys of an event's `data`, versioned: a consumer reads `version` before the fields.
+    A breaking change to a payload is a new version, never an edit of the old one."""
+
+    version: int
+    required: frozenset
+    optional: frozenset = field(default_factory=frozenset)
+
+    def check(self, event_type: str, data: dict) -> None:
+        keys = set(data)
+        missing, unknown = self.required - keys, keys - self.required - self.optional
+        if missing or unknown:
+            raise ValueError(f"{event_type} v{self.version}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+
+
+def _schema(version, *required, optional=()):
+    return EventSchema(version, frozenset(required), frozenset(optional))
+
+
+EVENT_SCHEMAS = {
+    "tenant.created": _schema(1, "tenantId", "slug", "name"),
+    "tenant.package.assigned": _schema(1, "tenantId", "package", "expiresAt"),
+    "package.unassigned": _schema(1, "tenantId", "package"),
+    "user.created": _schema(1, "userId", "invited"),
+    "user.updated": _schema(1, "userId", optional=("changedFields", "status", "deleted")),
+    "user.status.changed": _schema(1, "userId", "status"),
+    "group.created": _schema(1, "groupId", "name"),
+    "group.updated": _schema(1, "groupId", "changedFields"),
+    "group.permission.changed": _schema(1, "groupId", "granted", "revoked"),
+    "user_group.changed": _schema(1, "groupId", "userId", "change"),
+    "api_key.created": _schema(1, "apiKeyId", "name"),
+    "api_key.revoked": _schema(1, "apiKeyId", "name"),
+}
 
 MVP_EVENTS = frozenset(
     {
@@ -23,7 +61,7 @@ STANDARD_EVENTS = MVP_EVENTS | {
     "package.unassigned",
 }
 PROFILE_EVENTS = {"mvp": MVP_EVENTS, "standard": STANDARD_EVENTS, "enterprise": STANDARD_EVENTS}
-EVENT_TYPES = STANDARD_EVENTS
+EVENT_TYPES = frozenset(EVENT_SCHEMAS)
 
 
 def enabled_event_types() -> frozenset[str]:

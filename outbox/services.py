@@ -12,7 +12,7 @@ from audit.services import Actor, record
 from config.api.exceptions import ValidationFailed
 from config.models import Status
 from config.request_context import current_request
-from outbox.events import EVENT_TYPES, is_enabled
+from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, store_secret, validate_url
 
@@ -38,8 +38,10 @@ def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
         raise RuntimeError("outbox.emit must run inside the transaction of the change it announces")
     if not is_enabled(event_type):
         return None
+    schema = EVENT_SCHEMAS[event_type]
+    schema.check(event_type, data)
     request = current_request()
-    payload = {"data": scrub(data)}
+    payload = {"version": schema.version, "data": scrub(data)}
     if request is not None:
         payload["requestId"] = request.request_id
     event = OutboxEvent.objects.create(tenant=tenant, type=event_type, payload=payload)

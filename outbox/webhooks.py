@@ -98,7 +98,8 @@ def resolve_public_address(url: str) -> None:
 def event_body(event) -> str:
     """The delivered JSON: id, type, timestamp and data (the outbox payload's `data`)."""
     return json.dumps(
-        {"id": str(event.pk), "type": event.type, "timestamp": event.created_at.isoformat(),
+        {"id": str(event.pk), "type": event.type, "version": event.payload.get("version", 1),
+         "timestamp": event.created_at.isoformat(),
          "tenantId": str(event.tenant_id) if event.tenant_id else None, "data": event.payload.get("data", {})},
         separators=(",", ":"),
     )
