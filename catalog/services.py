@@ -16,7 +16,7 @@ from catalog.models import (
     ToolAction,
 )
 from config.api.exceptions import DuplicateResource, ValidationFailed
-from config.changes import ChangeLog, upsert
+from config.changes import ChangeLog, update_changed, upsert
 from config.models import change_status
 from config.permission_versions import bump_catalog_version
 
@@ -44,7 +44,9 @@ def sync_catalog(fixture: CatalogFixture, changes: ChangeLog) -> None:
     only enforced where the fixture declares one. Call inside a transaction.
     """
     changes_before = len(changes)
-    actions_by_key = {}
+    # One read of the actions and one insert per tool, rather than a round trip per action.
+    declared_keys = [action.key for tool in fixture.tools for action in tool.actions]
+    actions_by_key = {action.key: action for action in ToolAction.objects.filter(key__in=declared_keys)}
     for tool_spec in fixture.tools:
         tool = upsert(
             Tool,
@@ -53,14 +55,17 @@ def sync_catalog(fixture: CatalogFixture, changes: ChangeLog) -> None:
             changes=changes,
             label=f"tool {tool_spec.key}",
         )
+        new_actions = []
         for action_spec in tool_spec.actions:
-            actions_by_key[action_spec.key] = upsert(
-                ToolAction,
-                lookup={"key": action_spec.key},
-                values={"tool_id": tool.id, **_declared(action_spec, "name", "description", "access_level", "scope")},
-                changes=changes,
-                label=f"action {action_spec.key}",
-            )
+            values = {"tool_id": tool.id, **_declared(action_spec, "name", "description", "access_level", "scope")}
+            action = actions_by_key.get(action_spec.key)
+            if action is None:
+                action = actions_by_key[action_spec.key] = ToolAction(key=action_spec.key, **values)
+                new_actions.append(action)
+                changes.add(f"create action {action_spec.key}")
+            else:
+                update_changed(action, values=values, changes=changes, label=f"action {action_spec.key}")
+        ToolAction.objects.bulk_create(new_actions)
     for package_spec in fixture.packages:
         package = upsert(
             Package,

@@ -1,6 +1,6 @@
 """A record of what an idempotent sync changed, so `seed` and `seed --check` tell the same story."""
 
-__all__ = ["ChangeLog", "upsert"]
+__all__ = ["ChangeLog", "update_changed", "upsert"]
 
 
 class ChangeLog:
@@ -27,10 +27,15 @@ def upsert(model, *, lookup: dict, values: dict, changes: ChangeLog, label: str,
         instance = model.objects.create(**lookup, **(on_create or {}), **values)
         changes.add(f"create {label}")
         return instance
+    update_changed(instance, values=values, changes=changes, label=label)
+    return instance
+
+
+def update_changed(instance, *, values: dict, changes: ChangeLog, label: str) -> None:
+    """Save the `values` that differ on an existing row, and log which ones."""
     changed = [name for name, value in values.items() if getattr(instance, name) != value]
     if changed:
         for name in changed:
             setattr(instance, name, values[name])
         instance.save(update_fields=[*changed, "updated_at"])
         changes.add(f"update {label}: {', '.join(sorted(changed))}")
-    return instance
