@@ -42,6 +42,15 @@ __all__ = [
 ]
 
 
+def _ensure_unique(model, *, tenant, field: str, value: str, exclude=None) -> None:
+    """409 instead of an IntegrityError: the case-insensitive unique constraints, checked first."""
+    clash = model.objects.for_tenant(tenant).filter(**{f"{field}__iexact": value})
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise DuplicateResource(f"A {model._meta.verbose_name} with this {field} already exists in the tenant.")
+
+
 def _normalize_email(email: str) -> str:
     return User.objects.normalize_email((email or "").strip())
 
@@ -56,8 +65,7 @@ class NewUser:
 @transaction.atomic
 def create_user(*, tenant, email: str, password: str | None = None, name: str = "", actor: Actor = SYSTEM, **fields) -> NewUser:
     email = _normalize_email(email)
-    if User.objects.for_tenant(tenant).filter(email__iexact=email).exists():
-        raise DuplicateResource("A user with this email already exists in the tenant.")
+    _ensure_unique(User, tenant=tenant, field="email", value=email)
     user = User(tenant=tenant, email=email, name=name, **fields)
     if password:
         user.set_password(password)
@@ -235,9 +243,7 @@ def _changed(instance, values: dict) -> list[str]:
 def update_user(*, user: User, actor: Actor, **values) -> User:
     if "email" in values:
         values["email"] = _normalize_email(values["email"])
-        clash = User.objects.for_tenant(user.tenant).filter(email__iexact=values["email"]).exclude(pk=user.pk)
-        if clash.exists():
-            raise DuplicateResource("A user with this email already exists in the tenant.")
+        _ensure_unique(User, tenant=user.tenant, field="email", value=values["email"], exclude=user)
     changed = _changed(user, values)
     if changed:
         user.save(update_fields=[*changed, "updated_at"])
@@ -295,8 +301,7 @@ def delete_user(*, user: User, actor: Actor) -> User:
 
 @transaction.atomic
 def create_group(*, tenant, name: str, description: str = "", actor: Actor) -> Group:
-    if Group.objects.for_tenant(tenant).filter(name__iexact=name).exists():
-        raise DuplicateResource("A group with this name already exists in the tenant.")
+    _ensure_unique(Group, tenant=tenant, field="name", value=name)
     group = Group.objects.create(tenant=tenant, name=name, description=description)
     record(tenant=tenant, action="groups.create", entity_type="group", entity_id=group.pk, actor=actor)
     emit("group.created", tenant=tenant, data={"groupId": str(group.pk), "name": group.name})
@@ -306,9 +311,7 @@ def create_group(*, tenant, name: str, description: str = "", actor: Actor) -> G
 @transaction.atomic
 def update_group(*, group: Group, actor: Actor, **values) -> Group:
     if "name" in values:
-        clash = Group.objects.for_tenant(group.tenant).filter(name__iexact=values["name"]).exclude(pk=group.pk)
-        if clash.exists():
-            raise DuplicateResource("A group with this name already exists in the tenant.")
+        _ensure_unique(Group, tenant=group.tenant, field="name", value=values["name"], exclude=group)
     changed = _changed(group, values)
     if changed:
         group.save(update_fields=[*changed, "updated_at"])
