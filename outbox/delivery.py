@@ -138,10 +138,10 @@ def _disable(subscription: WebhookSubscription, reason: str) -> None:
 def attempt_delivery(delivery: WebhookDelivery) -> str:
     """One attempt, outside any transaction; then its outcome recorded. Returns the new status."""
     subscription = WebhookSubscription.objects.select_related("tenant").get(pk=delivery.subscription_id)
-    event = OutboxEvent.objects.get(pk=delivery.event_id)
     if subscription.status != Status.ACTIVE:
-        status, code, headers, error, elapsed_ms = None, None, {}, "subscription disabled", 0
+        code, headers, error, elapsed_ms = None, {}, "subscription disabled", 0
     else:
+        event = OutboxEvent.objects.get(pk=delivery.event_id)
         body = event_body(event)
         sent_at = timezone.now()
         message_id = str(event.pk)
@@ -159,8 +159,7 @@ def attempt_delivery(delivery: WebhookDelivery) -> str:
         except UnsafeWebhookUrl as unsafe:
             code, headers, error = None, {}, str(unsafe)
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        status = code
-    return _record_outcome(delivery.pk, subscription, status, headers, error, elapsed_ms)
+    return _record_outcome(delivery.pk, subscription, code, headers, error, elapsed_ms)
 
 
 def _record_outcome(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:

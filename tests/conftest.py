@@ -37,6 +37,14 @@ def _empty_cache(request):
 
 
 @pytest.fixture
+def api(client):
+    """The Django test client speaking JSON, with an optional bearer credential."""
+    from tests.identity.conftest import Api
+
+    return Api(client)
+
+
+@pytest.fixture
 def seeded(db):
     """The catalog, platform tenant and beat schedules of `manage.py seed`.
 

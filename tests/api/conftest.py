@@ -11,7 +11,7 @@ from identity.services import add_member, create_api_key, create_group, create_u
 from identity.sessions import login
 from tenancy.models import TenantPackage
 from tests.factories import TenantFactory
-from tests.identity.conftest import PASSWORD, Api
+from tests.identity.conftest import PASSWORD
 
 __all__ = ["PASSWORD", "World"]
 
@@ -42,11 +42,6 @@ def _seed_tenant(slug):
     TenantPackage.objects.create(tenant=tenant, package=Package.objects.get(key="erp-basic"))
     call_command("seed", "--tenant", slug, verbosity=0, stdout=open("/dev/null", "w"))
     return tenant
-
-
-@pytest.fixture
-def api(client):
-    return Api(client)
 
 
 @pytest.fixture

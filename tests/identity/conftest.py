@@ -36,11 +36,6 @@ class Api:
 
 
 @pytest.fixture
-def api(client):
-    return Api(client)
-
-
-@pytest.fixture
 def whoami_urls(settings):
     settings.ROOT_URLCONF = "tests.identity.whoami_urls"
 

@@ -9,14 +9,9 @@ from identity.services import create_api_key, create_platform_staff
 from identity.sessions import login
 from outbox.models import OutboxEvent
 from tenancy.models import Tenant, TenantPackage
-from tests.identity.conftest import PASSWORD, Api
+from tests.identity.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    return Api(client)
 
 
 @pytest.fixture
