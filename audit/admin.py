@@ -1,16 +1,31 @@
 from django.contrib import admin
 
 from audit.models import AuditLog, IdempotencyKey
-from config.admin import ReadOnlyAdmin
+from audit.registry import AUDIT_ACTIONS
+from config.admin import EstimatedCountPaginator, ReadOnlyAdmin
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """Choices from the registry, not a DISTINCT over millions of audit rows."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(action, action) for action in sorted(AUDIT_ACTIONS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "tenant", "actor_type", "action", "entity_type", "entity_id"]
-    list_filter = ["actor_type"]
-    list_select_related = ["tenant"]
-    search_fields = ["action", "entity_id"]
+    list_display = ["created_at", "tenant", "actor_type", "actor_user", "action", "entity_type", "entity_id"]
+    list_filter = ["actor_type", ActionFilter, "tenant"]
+    list_select_related = ["tenant", "actor_user"]
+    search_fields = ["=entity_id"]
     date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(IdempotencyKey)

@@ -54,6 +54,13 @@ ROUTE_ACTIONS = frozenset(
 )
 
 # Operations reached from the admin, commands or jobs rather than a route of their own.
-NON_ROUTE_ACTIONS = frozenset({"catalog.actions.status.update"})
+NON_ROUTE_ACTIONS = frozenset(
+    {
+        "catalog.actions.status.update",
+        "catalog.packages.actions.remove",
+        "outbox.events.requeue",
+        "users.invitations.reissue",
+    }
+)
 
 AUDIT_ACTIONS = AUTH_ACTIONS | ROUTE_ACTIONS | NON_ROUTE_ACTIONS

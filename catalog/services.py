@@ -25,6 +25,7 @@ __all__ = [
     "create_action",
     "create_package",
     "create_tool",
+    "remove_package_actions",
     "set_action_status",
     "sync_catalog",
 ]
@@ -170,3 +171,15 @@ def add_package_actions(*, package: Package, action_keys, actor, actor_tenant) -
         bump_catalog_version()
         _audit(actor_tenant, "catalog.packages.actions.add", "package", package.key, actor, {"actions": new})
     return new
+
+
+@transaction.atomic
+def remove_package_actions(*, package: Package, action_keys, actor, actor_tenant) -> list[str]:
+    """Take actions out of a package; tenants holding it lose them on their next request."""
+    keys = sorted(set(action_keys))
+    removed = sorted(package.package_actions.filter(tool_action__key__in=keys).values_list("tool_action__key", flat=True))
+    package.package_actions.filter(tool_action__key__in=removed).delete()
+    if removed:
+        bump_catalog_version()
+        _audit(actor_tenant, "catalog.packages.actions.remove", "package", package.key, actor, {"actions": removed})
+    return removed

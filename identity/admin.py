@@ -1,24 +1,101 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
-from config.admin import ReadOnlyAdmin
-from identity.models import ApiKey, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
+from config.admin import ReadOnlyAdmin, ServiceAdmin, apply_each, error_text, with_reason
+from config.api.exceptions import ApiError
+from config.models import Status
+from identity import services
+from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
+
+
+class ReadOnlyTabular(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(ReadOnlyTabular):
+    model = UserGroup
+    fields = ["user", "group", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "group")
 
 
 @admin.register(User)
-class UserAdmin(ReadOnlyAdmin):
-    list_display = ["email", "name", "tenant", "status", "is_staff", "created_at"]
-    list_filter = ["status", "is_staff", "auth_provider"]
+class UserAdmin(ServiceAdmin):
+    list_display = ["email", "name", "tenant", "status", "is_staff", "deleted_at", "created_at"]
+    list_filter = ["status", "tenant", "is_staff", "auth_provider"]
     list_select_related = ["tenant"]
-    search_fields = ["email", "name", "tenant__slug"]
-    exclude = ["password"]
+    # Exact tenant slug or any part of the email: support looks people up across every tenant.
+    search_fields = ["email", "name", "=tenant__slug"]
+    fields = ["email", "name", "tenant", "status", "suspended_reason", "is_staff", "is_superuser", "groups",
+              "auth_provider", "last_login", "deleted_at", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [MembershipInline]
+    actions = ["suspend", "reactivate", "reissue_invitation"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("identity.change_user")
+
+    def save_model(self, request, obj, form, change):
+        """Every field is read-only here: status and invitations move through the actions."""
+
+    @with_reason(description="Suspend the selected users (ends their sessions)", permissions=["change"])
+    def suspend(self, request, queryset, reason):
+        actor = self.actor(request)
+        apply_each(self, request, queryset,
+                   lambda user: services.set_user_status(user=user, status=Status.SUSPENDED, reason=reason, actor=actor),
+                   "user(s) suspended")
+
+    @admin.action(description="Reactivate the selected users", permissions=["change"])
+    def reactivate(self, request, queryset):
+        actor = self.actor(request)
+        apply_each(self, request, queryset,
+                   lambda user: services.set_user_status(user=user, status=Status.ACTIVE, actor=actor),
+                   "user(s) reactivated")
+
+    @admin.action(description="Reset the invitation of the selected users", permissions=["change"])
+    def reissue_invitation(self, request, queryset):
+        actor, issued = self.actor(request), []
+        for user in queryset.select_related("tenant"):
+            try:
+                issued.append((user, services.reissue_invitation(user=user, actor=actor)))
+            except ApiError as exc:
+                self.message_user(request, f"{user}: {error_text(exc)}", messages.ERROR)
+        if not issued:
+            return None
+        # The tokens are rendered once, in this response, and kept nowhere else (not in messages,
+        # which may travel in a cookie).
+        context = {**self.admin_site.each_context(request), "title": "Invitations issued", "opts": self.opts,
+                   "issued": issued}
+        response = TemplateResponse(request, "admin/invitations_issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class GrantInline(ReadOnlyTabular):
+    model = GroupPermission
+    fields = ["tool_action", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tool_action")
 
 
 @admin.register(Group)
 class GroupAdmin(ReadOnlyAdmin):
     list_display = ["name", "tenant", "status", "created_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "tenant"]
     list_select_related = ["tenant"]
-    search_fields = ["name", "tenant__slug"]
+    search_fields = ["name", "=tenant__slug"]
+    inlines = [MembershipInline, GrantInline]
 
 
 @admin.register(UserGroup)
@@ -36,10 +113,22 @@ class GroupPermissionAdmin(ReadOnlyAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ["name", "prefix", "tenant", "profile", "status", "expires_at", "last_used_at"]
-    list_filter = ["status", "profile"]
+    list_filter = ["status", "profile", "tenant"]
     list_select_related = ["tenant"]
-    search_fields = ["name", "prefix", "tenant__slug"]
+    search_fields = ["name", "prefix", "=tenant__slug"]
     exclude = ["digest", "pepper_version"]
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("identity.change_apikey")
+
+    @with_reason(description="Revoke the selected API keys (for good)", permissions=["revoke"])
+    def revoke(self, request, queryset, reason):
+        actor = self.actor(request)
+        apply_each(self, request, queryset,
+                   lambda key: services.set_api_key_status(api_key=key, status=ApiKeyStatus.REVOKED, reason=reason,
+                                                           actor=actor),
+                   "API key(s) revoked")
 
 
 @admin.register(RefreshToken)

@@ -30,6 +30,7 @@ __all__ = [
     "create_user",
     "delete_user",
     "grant_permissions",
+    "reissue_invitation",
     "remove_member",
     "revoke_permission",
     "rotate_api_key",
@@ -257,6 +258,20 @@ def _revoke_sessions(user: User) -> None:
     RefreshToken.objects.for_tenant(user.tenant).filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+@transaction.atomic
+def reissue_invitation(*, user: User, actor: Actor) -> IssuedInvitation:
+    """A fresh invitation for someone who lost theirs: the old, unused ones stop working at once."""
+    if user.deleted_at is not None:
+        raise Conflict("A deleted user cannot be invited again.")
+    if user.status != Status.ACTIVE:
+        raise Conflict("Reactivate the user before inviting them again.")
+    Invitation.objects.for_tenant(user.tenant).filter(user=user, accepted_at__isnull=True).delete()
+    invitation = create_invitation(user=user, created_by=actor.user)
+    record(tenant=user.tenant, action="users.invitations.reissue", entity_type="user", entity_id=user.pk,
+           actor=actor, metadata={"expiresAt": invitation.expires_at.isoformat()})
+    return invitation
 
 
 @transaction.atomic

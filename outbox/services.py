@@ -13,8 +13,9 @@ from config.api.exceptions import ValidationFailed
 from config.models import Status
 from config.request_context import current_request
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
-from outbox.models import DeliveryStatus, OutboxEvent, WebhookSubscription
+from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, store_secret, validate_url
+from tenancy.models import Tenant
 
 __all__ = [
     "SubscriptionWithSecret",
@@ -22,6 +23,8 @@ __all__ = [
     "delete_subscription",
     "emit",
     "requeue",
+    "requeue_across_tenants",
+    "requeue_events",
     "rotate_secret",
     "update_subscription",
 ]
@@ -143,3 +146,30 @@ def requeue(*, deliveries, actor: Actor, tenant) -> int:
                metadata={"requeued": count})
         transaction.on_commit(_trigger_drain)
     return count
+
+
+@transaction.atomic
+def requeue_across_tenants(*, deliveries, actor: Actor) -> int:
+    """`requeue` for a selection that may span tenants: each tenant's share is audited in that tenant."""
+    return sum(
+        requeue(deliveries=deliveries.filter(tenant=tenant), actor=actor, tenant=tenant)
+        for tenant in Tenant.objects.filter(pk__in=deliveries.values("tenant_id"))
+    )
+
+
+@transaction.atomic
+def requeue_events(*, events, actor: Actor, platform_tenant) -> int:
+    """Send events again: dead ones go back to the fan-out, failed or dead deliveries of the rest retry.
+
+    Done events are not fanned out twice (their subscribers would get duplicates); what is resent is
+    what did not arrive. Reviving events is audited in the platform tenant, which owns the outbox.
+    """
+    event_ids = list(events.values_list("pk", flat=True))
+    revived = OutboxEvent.objects.filter(pk__in=event_ids, status=EventStatus.DEAD).update(
+        status=EventStatus.PENDING, available_at=timezone.now(), last_error=""
+    )
+    if revived:
+        record(tenant=platform_tenant, action="outbox.events.requeue", entity_type="outbox_event", actor=actor,
+               metadata={"events": revived})
+        transaction.on_commit(_trigger_drain)
+    return revived + requeue_across_tenants(deliveries=WebhookDelivery.objects.filter(event_id__in=event_ids), actor=actor)

@@ -8,15 +8,16 @@ from catalog.services import sync_catalog
 from config.changes import ChangeLog
 from config.schedules import sync_periodic_tasks
 from identity.services import seed_tenant_groups
+from identity.staff_roles import sync_staff_roles
 from tenancy.models import Tenant
 from tenancy.services import ensure_platform_tenant
 
 
 class Command(BaseCommand):
     help = (
-        "Load fixtures/ into the catalog, create the platform tenant and its staff groups, and write "
-        "the periodic tasks (idempotent). With --tenant, create or top up that tenant's base groups "
-        "instead. With --check, write nothing: print the drift and exit 1 if there is any."
+        "Load fixtures/ into the catalog, create the platform tenant and its staff groups, the back "
+        "office's staff roles and the periodic tasks (idempotent). With --tenant, create or top up "
+        "that tenant's base groups instead. With --check, write nothing: print the drift and exit 1 if there is any."
     )
 
     def add_arguments(self, parser):
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                 platform = ensure_platform_tenant(changes)
                 seed_tenant_groups(tenant=platform, templates=fixture.group_templates, changes=changes)
                 sync_periodic_tasks(changes)
+                sync_staff_roles(changes)
             if check:
                 transaction.set_rollback(True)
         for line in changes.lines:
