@@ -21,7 +21,9 @@ run: $(VENV)/.installed-runtime
 	$(PY) manage.py runhub
 
 ## Set up, lint, and run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set).
+## The admin's browser tests need Debian's Chromium: bin/ensure-chromium installs it when it can.
 test: lint
+	bin/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
@@ -29,6 +31,7 @@ lint: $(VENV)/.installed-dev
 
 ## The suite against the machine's PostgreSQL, Redis and RabbitMQ (../shared/services.md).
 test-services: $(VENV)/.installed-dev
+	bin/ensure-chromium
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
 	CACHE_URL=redis://127.0.0.1:6379/15 \

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from audit.models import AuditLog, IdempotencyKey
 from audit.registry import AUDIT_ACTIONS
-from config.admin import EstimatedCountPaginator, ReadOnlyAdmin
+from config.admin import LargeTableAdmin, ReadOnlyAdmin
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -19,13 +19,12 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
+class AuditLogAdmin(LargeTableAdmin):
     list_display = ["created_at", "tenant", "actor_type", "actor_user", "action", "entity_type", "entity_id"]
     list_filter = ["actor_type", ActionFilter, "tenant"]
     list_select_related = ["tenant", "actor_user"]
     search_fields = ["=entity_id"]
     date_hierarchy = "created_at"
-    paginator = EstimatedCountPaginator
 
 
 @admin.register(IdempotencyKey)

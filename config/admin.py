@@ -22,6 +22,7 @@ from config.api.exceptions import ApiError
 __all__ = [
     "EstimatedCountPaginator",
     "HubAdminSite",
+    "LargeTableAdmin",
     "ReadOnlyAdmin",
     "ServiceAdmin",
     "apply_each",
@@ -35,6 +36,7 @@ class HubAdminSite(admin.AdminSite):
     site_title = "Aza8 Hub"
     index_title = "Platform dashboard"
     index_template = "admin/hub_index.html"
+    site_url = None  # the hub has no public site to link to
 
     def has_permission(self, request):
         # A second lock behind PlatformStaffBackend: a session of anyone but platform staff is refused.
@@ -93,6 +95,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class LargeTableAdmin(ReadOnlyAdmin):
+    """For tables that grow without bound: no exact counts, no per-filter facet counts."""
+
+    paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER
 
 
 def error_text(exc: ApiError) -> str:

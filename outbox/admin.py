@@ -1,12 +1,11 @@
 from django.contrib import admin, messages
 
-from config.admin import EstimatedCountPaginator, ReadOnlyAdmin
+from config.admin import LargeTableAdmin, ReadOnlyAdmin
 from outbox import services
 from outbox.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 
-class RequeueAdmin(ReadOnlyAdmin):
-    paginator = EstimatedCountPaginator
+class RequeueAdmin(LargeTableAdmin):
     date_hierarchy = "created_at"
     actions = ["requeue"]
 

@@ -1,13 +1,12 @@
 from django.contrib import admin
 
-from config.admin import EstimatedCountPaginator, ReadOnlyAdmin
+from config.admin import LargeTableAdmin
 from usage.models import UsageMetric
 
 
 @admin.register(UsageMetric)
-class UsageMetricAdmin(ReadOnlyAdmin):
+class UsageMetricAdmin(LargeTableAdmin):
     list_display = ["period_start", "tenant", "tool_action", "count"]
     list_filter = ["tenant", "tool_action__tool"]
     list_select_related = ["tenant", "tool_action"]
     date_hierarchy = "period_start"
-    paginator = EstimatedCountPaginator
