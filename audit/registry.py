@@ -59,6 +59,7 @@ NON_ROUTE_ACTIONS = frozenset(
         "catalog.actions.status.update",
         "catalog.packages.actions.remove",
         "outbox.events.requeue",
+        "staff.roles.update",
         "users.invitations.reissue",
     }
 )

@@ -37,15 +37,29 @@ class UserAdmin(ServiceAdmin):
     search_fields = ["email", "name", "=tenant__slug"]
     fields = ["email", "name", "tenant", "status", "suspended_reason", "is_staff", "is_superuser", "groups",
               "auth_provider", "last_login", "deleted_at", "created_at", "updated_at"]
-    readonly_fields = fields
+    filter_horizontal = ["groups"]
     inlines = [MembershipInline]
     actions = ["suspend", "reactivate", "reissue_invitation"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Staff roles are privileges: only a superuser hands them out, and only to platform staff.
+        if obj is not None and obj.is_staff and obj.tenant.is_platform and request.user.is_superuser:
+            return [field for field in self.fields if field != "groups"]
+        return self.fields
 
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("identity.change_user")
 
     def save_model(self, request, obj, form, change):
-        """Every field is read-only here: status and invitations move through the actions."""
+        """Only the staff roles are editable here; status and invitations move through the actions."""
+        if "groups" in form.cleaned_data:
+            services.set_staff_roles(user=obj, roles=form.cleaned_data["groups"], actor=self.actor(request))
+
+    def save_related(self, request, form, formsets, change):
+        # Not form.save_m2m(): the roles were set by the service in save_model. The memberships
+        # inline is read-only; saving its unchanged formset writes nothing.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @with_reason(description="Suspend the selected users (ends their sessions)", permissions=["change"])
     def suspend(self, request, queryset, reason):

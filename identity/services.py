@@ -37,6 +37,7 @@ __all__ = [
     "seed_tenant_groups",
     "set_api_key_status",
     "set_group_status",
+    "set_staff_roles",
     "set_user_status",
     "update_group",
     "update_user",
@@ -272,6 +273,19 @@ def reissue_invitation(*, user: User, actor: Actor) -> IssuedInvitation:
     record(tenant=user.tenant, action="users.invitations.reissue", entity_type="user", entity_id=user.pk,
            actor=actor, metadata={"expiresAt": invitation.expires_at.isoformat()})
     return invitation
+
+
+@transaction.atomic
+def set_staff_roles(*, user: User, roles, actor: Actor) -> None:
+    """The back-office roles (Django permission groups) of a platform staff member."""
+    if not (user.is_staff and user.tenant.is_platform):
+        raise Conflict("Only platform staff hold staff roles.")
+    before = set(user.groups.values_list("name", flat=True))
+    user.groups.set(roles)
+    after = set(user.groups.values_list("name", flat=True))
+    if before != after:
+        record(tenant=user.tenant, action="staff.roles.update", entity_type="user", entity_id=user.pk, actor=actor,
+               metadata={"added": sorted(after - before), "removed": sorted(before - after)})
 
 
 @transaction.atomic

@@ -234,6 +234,22 @@ def test_users_are_found_by_email_across_tenants_and_suspended_with_a_reason(ope
     assert OutboxEvent.objects.get(tenant=acme, type="user.updated").payload["data"]["status"] == "suspended"
 
 
+def test_only_a_superuser_hands_out_staff_roles_and_it_is_audited(client, operator_client, platform, make_staff):
+    from django.contrib.auth.models import Group as StaffRole
+
+    newcomer = make_staff(SUPPORT, email="newcomer@aza8.com")
+    url = f"/admin/identity/user/{newcomer.pk}/change/"
+    assert 'name="groups"' not in operator_client.get(url).content.decode()  # operators see roles read-only
+    root = UserFactory(tenant=platform, email="root@aza8.com", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    page = client.get(url)
+    operator_role = StaffRole.objects.get(name=OPERATOR)
+    assert client.post(url, as_submitted(page, groups=[str(operator_role.pk)])).status_code == 302
+    assert list(newcomer.groups.values_list("name", flat=True)) == [OPERATOR]
+    entry = AuditLog.objects.get(action="staff.roles.update")
+    assert (entry.metadata["added"], entry.metadata["removed"], entry.actor_user) == ([OPERATOR], [SUPPORT], root)
+
+
 def test_reset_invitation_shows_a_new_token_once_and_the_old_one_stops_working(operator_client, api):
     tenant = TenantFactory(slug="acme")
     invited = create_user(tenant=tenant, email="new@acme.com")

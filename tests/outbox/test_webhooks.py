@@ -194,7 +194,7 @@ def test_staff_requeue_dead_deliveries_from_the_admin(api, world, client):
         assert client.login(username="ops@aza8.com", password="a long staff password")
         response = client.post("/admin/outbox/webhookdelivery/",
                                {"action": "requeue", "_selected_action": [str(delivery.pk)]}, follow=True)
-        assert response.status_code == 200 and "1 deliveries requeued" in response.content.decode()
+        assert response.status_code == 200 and "1 requeued." in response.content.decode()
         drain()
     delivery.refresh_from_db()
     assert delivery.status == "succeeded" and len(receiver.received) == 2
