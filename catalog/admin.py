@@ -5,8 +5,7 @@ from django.db.models import Count
 
 from catalog import services
 from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
-from config.admin import ReadOnlyAdmin, ServiceAdmin, apply_each, with_reason
-from config.models import Status
+from config.admin import ReadOnlyAdmin, ReadOnlyTabularInline, ServiceAdmin, status_actions
 
 
 class CatalogAdmin(ServiceAdmin):
@@ -27,16 +26,11 @@ class CatalogAdmin(ServiceAdmin):
         return {"actor": self.actor(request), "actor_tenant": request.user.tenant}
 
 
-class ActionInline(admin.TabularInline):
+class ActionInline(ReadOnlyTabularInline):
     model = ToolAction
     fields = ["key", "name", "access_level", "scope", "status"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Tool)
@@ -68,20 +62,11 @@ class ToolActionAdmin(CatalogAdmin):
     def save_with_service(self, request, obj, form, change):
         return services.create_action(**form.cleaned_data, **self.service_arguments(request))
 
-    @with_reason(description="Deactivate the selected actions (everywhere, at once)", permissions=["change"])
-    def deactivate(self, request, queryset, reason):
-        arguments = self.service_arguments(request)
-        apply_each(self, request, queryset,
-                   lambda action: services.set_action_status(action=action, status=Status.SUSPENDED, reason=reason,
-                                                             **arguments),
-                   "action(s) deactivated")
-
-    @admin.action(description="Reactivate the selected actions", permissions=["change"])
-    def reactivate(self, request, queryset):
-        arguments = self.service_arguments(request)
-        apply_each(self, request, queryset,
-                   lambda action: services.set_action_status(action=action, status=Status.ACTIVE, **arguments),
-                   "action(s) reactivated")
+    deactivate, reactivate = status_actions(
+        lambda admin_, request, action, status, reason: services.set_action_status(
+            action=action, status=status, reason=reason, **admin_.service_arguments(request)),
+        noun="action", suspend="deactivate", effect=" (everywhere, at once)",
+    )
 
 
 class PackageForm(forms.ModelForm):

@@ -18,13 +18,17 @@ from django.utils.functional import cached_property
 
 from audit.services import Actor
 from config.api.exceptions import ApiError
+from config.models import Status
 
 __all__ = [
     "EstimatedCountPaginator",
     "HubAdminSite",
     "LargeTableAdmin",
     "ReadOnlyAdmin",
+    "ReadOnlyStackedInline",
+    "ReadOnlyTabularInline",
     "ServiceAdmin",
+    "status_actions",
     "apply_each",
     "error_text",
     "with_reason",
@@ -78,14 +82,8 @@ class EstimatedCountPaginator(Paginator):
         return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shows rows without offering writes. Secret-bearing columns are left out with `exclude`."""
-
-    list_per_page = 50
-    show_full_result_count = False
-
-    def actor(self, request) -> Actor:
-        return Actor.for_user(request.user)
+class NoWrites:
+    """Offers no add, change or delete; subclasses open what a service backs."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -95,6 +93,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
+    """Shows rows without offering writes. Secret-bearing columns are left out with `exclude`."""
+
+    list_per_page = 50
+    show_full_result_count = False
+
+    def actor(self, request) -> Actor:
+        return Actor.for_user(request.user)
+
+
+class ReadOnlyTabularInline(NoWrites, admin.TabularInline):
+    extra = 0
+
+
+class ReadOnlyStackedInline(NoWrites, admin.StackedInline):
+    extra = 0
 
 
 class LargeTableAdmin(ReadOnlyAdmin):
@@ -155,7 +171,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
 
-def with_reason(*, description: str, permissions: list[str]):
+def with_reason(*, description: str, permissions: list[str], name: str | None = None):
     """An admin action that asks for a reason on a confirmation page before it runs.
 
     The page posts back to the changelist with the same action and selection plus the reason,
@@ -175,7 +191,7 @@ def with_reason(*, description: str, permissions: list[str]):
                 "opts": modeladmin.model._meta,
                 "queryset": queryset,
                 "form": form,
-                "action_name": apply.__name__,
+                "action_name": name or apply.__name__,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/action_reason.html", context)
@@ -183,3 +199,26 @@ def with_reason(*, description: str, permissions: list[str]):
         return action
 
     return decorator
+
+
+def status_actions(set_status, *, noun: str, suspend: str = "suspend", effect: str = ""):
+    """The pair of actions every status-bearing row gets: `suspend` (asks for a reason), `reactivate`.
+
+    `set_status(modeladmin, request, obj, status, reason)` calls the owning service. Assign the pair
+    to the same names in the admin class: `suspend, reactivate = status_actions(...)`.
+    """
+
+    @with_reason(description=f"{suspend.capitalize()} the selected {noun}s{effect}", permissions=["change"],
+                 name=suspend)
+    def suspend_selected(modeladmin, request, queryset, reason):
+        apply_each(modeladmin, request, queryset,
+                   lambda obj: set_status(modeladmin, request, obj, Status.SUSPENDED, reason),
+                   f"{noun}(s) {suspend.removesuffix('e')}ed")
+
+    @admin.action(description=f"Reactivate the selected {noun}s", permissions=["change"])
+    def reactivate_selected(modeladmin, request, queryset):
+        apply_each(modeladmin, request, queryset,
+                   lambda obj: set_status(modeladmin, request, obj, Status.ACTIVE, ""),
+                   f"{noun}(s) reactivated")
+
+    return suspend_selected, reactivate_selected

@@ -1,25 +1,21 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from config.admin import ReadOnlyAdmin, ServiceAdmin, apply_each, error_text, with_reason
+from config.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyTabularInline,
+    ServiceAdmin,
+    apply_each,
+    error_text,
+    status_actions,
+    with_reason,
+)
 from config.api.exceptions import ApiError
-from config.models import Status
 from identity import services
 from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
 
 
-class ReadOnlyTabular(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class MembershipInline(ReadOnlyTabular):
+class MembershipInline(ReadOnlyTabularInline):
     model = UserGroup
     fields = ["user", "group", "created_at"]
     readonly_fields = fields
@@ -61,19 +57,11 @@ class UserAdmin(ServiceAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    @with_reason(description="Suspend the selected users (ends their sessions)", permissions=["change"])
-    def suspend(self, request, queryset, reason):
-        actor = self.actor(request)
-        apply_each(self, request, queryset,
-                   lambda user: services.set_user_status(user=user, status=Status.SUSPENDED, reason=reason, actor=actor),
-                   "user(s) suspended")
-
-    @admin.action(description="Reactivate the selected users", permissions=["change"])
-    def reactivate(self, request, queryset):
-        actor = self.actor(request)
-        apply_each(self, request, queryset,
-                   lambda user: services.set_user_status(user=user, status=Status.ACTIVE, actor=actor),
-                   "user(s) reactivated")
+    suspend, reactivate = status_actions(
+        lambda admin_, request, user, status, reason: services.set_user_status(
+            user=user, status=status, reason=reason, actor=admin_.actor(request)),
+        noun="user", effect=" (ends their sessions)",
+    )
 
     @admin.action(description="Reset the invitation of the selected users", permissions=["change"])
     def reissue_invitation(self, request, queryset):
@@ -94,7 +82,7 @@ class UserAdmin(ServiceAdmin):
         return response
 
 
-class GrantInline(ReadOnlyTabular):
+class GrantInline(ReadOnlyTabularInline):
     model = GroupPermission
     fields = ["tool_action", "created_at"]
     readonly_fields = fields

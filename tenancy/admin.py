@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from branding.models import TenantBranding, TenantConfig
 from catalog.models import Package
-from config.admin import ReadOnlyAdmin, ServiceAdmin, apply_each, with_reason
+from config.admin import ReadOnlyAdmin, ReadOnlyStackedInline, ServiceAdmin, apply_each, status_actions
 from config.models import Status
 from identity import onboarding
 from identity.models import User
@@ -44,22 +44,11 @@ class HeldPackageInline(admin.TabularInline):
     verbose_name_plural = "packages held (assign, change expiry, unassign)"
 
 
-class ReadOnlyInline(admin.StackedInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class BrandingInline(ReadOnlyInline):
+class BrandingInline(ReadOnlyStackedInline):
     model = TenantBranding
 
 
-class ConfigInline(ReadOnlyInline):
+class ConfigInline(ReadOnlyStackedInline):
     model = TenantConfig
 
 
@@ -118,20 +107,11 @@ class TenantAdmin(ServiceAdmin):
             onboarding.assign_package(tenant=tenant, package_key=held.package.key, expires_at=held.expires_at,
                                       actor=actor)
 
-    @with_reason(description="Suspend the selected tenants", permissions=["change"])
-    def suspend(self, request, queryset, reason):
-        actor = self.actor(request)
-        apply_each(self, request, queryset,
-                   lambda tenant: services.set_tenant_status(tenant=tenant, status=Status.SUSPENDED, reason=reason,
-                                                             actor=actor),
-                   "tenant(s) suspended")
-
-    @admin.action(description="Reactivate the selected tenants", permissions=["change"])
-    def reactivate(self, request, queryset):
-        actor = self.actor(request)
-        apply_each(self, request, queryset,
-                   lambda tenant: services.set_tenant_status(tenant=tenant, status=Status.ACTIVE, actor=actor),
-                   "tenant(s) reactivated")
+    suspend, reactivate = status_actions(
+        lambda admin_, request, tenant, status, reason: services.set_tenant_status(
+            tenant=tenant, status=status, reason=reason, actor=admin_.actor(request)),
+        noun="tenant",
+    )
 
     @admin.action(description="Run the tenant seed (top up base groups)", permissions=["change"])
     def run_seed(self, request, queryset):
