@@ -54,6 +54,14 @@ ROUTE_ACTIONS = frozenset(
 )
 
 # Operations reached from the admin, commands or jobs rather than a route of their own.
-NON_ROUTE_ACTIONS = frozenset({"catalog.actions.status.update"})
+NON_ROUTE_ACTIONS = frozenset(
+    {
+        "catalog.actions.status.update",
+        # One summary entry per retention run, in the platform tenant (config/tasks.py).
+        "retention.run",
+        # One summary entry per run that re-encrypted rows under the newest key (config/key_rotation.py).
+        "credentials.reencrypt",
+    }
+)
 
 AUDIT_ACTIONS = AUTH_ACTIONS | ROUTE_ACTIONS | NON_ROUTE_ACTIONS
