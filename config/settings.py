@@ -277,6 +277,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 HUB_PERIODIC_TASKS = {
     "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
     "retention": {"task": "config.tasks.run_retention", "crontab": {"minute": "17"}},
+    "reencrypt-credentials": {"task": "config.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
 }
 
 # --- Internationalisation, static files -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Jobs that span the apps: the retention run (beat, hourly)."""
+"""Jobs that span the apps: the retention run (hourly) and re-encryption under the newest key (daily)."""
 
 import time
 
@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from audit.retention import purge_audit_log, purge_idempotency_keys
 from audit.services import record
+from config.key_rotation import reencrypt_all
 from identity.retention import purge_expired_invitations, purge_expired_refresh_tokens
 from outbox.maintenance import purge_delivered_broker_messages
 from outbox.retention import purge_done_events, purge_finished_deliveries
 from tenancy.models import Tenant
 from usage.retention import purge_usage_metrics
 
-__all__ = ["PURGES", "run_retention"]
+__all__ = ["PURGES", "reencrypt_credentials", "run_retention"]
 
 logger = structlog.get_logger("hub.retention")
 
@@ -52,3 +53,9 @@ def run_retention() -> dict:
         record(tenant=platform, action="retention.run", entity_type="retention",
                metadata={"profile": settings.OPS_PROFILE, "deleted": deleted, "durationMs": duration_ms})
     return deleted
+
+
+@shared_task
+def reencrypt_credentials() -> dict:
+    """Daily: a no-op unless a new CREDENTIAL_KEYS version was added since the last run."""
+    return reencrypt_all()
