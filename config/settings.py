@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "branding",
     "usage",
     "integrations",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,10 @@ RATE_LIMITS = {
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=5.0)
 # Webhook URLs on private or loopback networks (and plain http) are refused unless this is set:
 # development and tests deliver to receivers on this machine.
+# How long a finished tenant export can be downloaded before it is deleted.
+EXPORT_LIFETIME = timedelta(hours=env.int("EXPORT_LIFETIME_HOURS", default=72))
+# A running export whose worker died is taken over by the sweep after this long.
+EXPORT_STALE_AFTER = timedelta(minutes=env.int("EXPORT_STALE_AFTER_MINUTES", default=30))
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 # How long a claimed delivery stays reserved for the worker that claimed it (it retries elsewhere
@@ -277,6 +282,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 HUB_PERIODIC_TASKS = {
     "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
     "retention": {"task": "config.tasks.run_retention", "crontab": {"minute": "17"}},
+    "sweep-exports": {"task": "exports.tasks.sweep_exports", "crontab": {"minute": "*/5"}},
     "reencrypt-credentials": {"task": "config.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
 }
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.retention import purge_audit_log, purge_idempotency_keys
 from audit.services import record
 from config.key_rotation import reencrypt_all
+from exports.retention import purge_expired_exports
 from identity.retention import purge_expired_invitations, purge_expired_refresh_tokens
 from outbox.maintenance import purge_delivered_broker_messages
 from outbox.retention import purge_done_events, purge_finished_deliveries
@@ -31,6 +32,7 @@ PURGES = {
     "outboxEvents": purge_done_events,
     "refreshTokens": purge_expired_refresh_tokens,
     "invitations": purge_expired_invitations,
+    "exports": purge_expired_exports,
     "brokerMessages": lambda now: purge_delivered_broker_messages(),
 }
 

@@ -19,6 +19,7 @@ v1_patterns = [
     path("", include("usage.api.urls")),
     path("", include("outbox.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("exports.api.urls")),
 ]
 
 urlpatterns = [
