@@ -54,5 +54,5 @@ def test_duplicates_bad_bodies_and_delete(api, world):
     for bad in ({**BODY, "data": {}}, {**BODY, "provider": "no spaces"}, {**BODY, "data": "flat"}):
         assert api.post("/v1/integrations/credentials", bad, token=world.admin_token).status_code == 400
     deleted = api.call("DELETE", f"/v1/integrations/credentials/{created['id']}", token=world.admin_token)
-    assert deleted.status_code == 204 and not IntegrationCredential.objects.exists()
+    assert deleted.status_code == 204 and not IntegrationCredential.objects.filter(pk=created["id"]).exists()
     assert AuditLog.objects.filter(action="integrations.delete", entity_id=created["id"]).count() == 1
