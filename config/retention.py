@@ -1,28 +1,46 @@
-"""Batched deletes for retention jobs: short transactions, no table-wide lock, safe to overlap."""
+"""Retention: how long each kind of row is kept, and the batched deletes that enforce it.
+
+Every purge deletes in short transactions of at most `batch_size` rows, selected by primary key and
+deleted with their filter re-applied, so no table-wide lock is taken, a row that changed state in
+between is left alone, and two overlapping runs share the work (a row deleted by one is simply not
+found by the other).
+"""
+
+from datetime import timedelta
 
 import structlog
+from django.conf import settings
 
 from tenancy.models import Tenant
 
-__all__ = ["delete_in_batches"]
+__all__ = ["delete_batches", "delete_in_batches", "retention_window"]
 
 logger = structlog.get_logger("hub.retention")
 
 
-def delete_in_batches(model, *, job: str, batch_size: int = 1000, **filters) -> int:
-    """Delete `model` rows matching `filters`, tenant by tenant, `batch_size` rows at a time.
+def retention_window(kind: str) -> timedelta:
+    """How long rows of `kind` are kept under the operating profile (settings.RETENTION_DAYS)."""
+    return timedelta(days=settings.RETENTION_DAYS[settings.OPS_PROFILE][kind])
 
-    Walking tenant by tenant keeps every query on an index that starts with tenant_id; deleting by
-    primary key lets two overlapping runs share the work (a row deleted by one is simply not found
-    by the other).
-    """
+
+def delete_batches(queryset, *, job: str, batch_size: int = 1000, tenant_id=None) -> int:
+    """Delete the rows of `queryset`, `batch_size` at a time, in the queryset's order."""
+    total = 0
+    while True:
+        ids = list(queryset.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        deleted, _ = queryset.filter(id__in=ids).order_by().delete()
+        total += deleted
+        logger.info("retention_batch", job=job, tenantId=str(tenant_id) if tenant_id else None, deleted=deleted,
+                    total=total)
+
+
+def delete_in_batches(model, *, job: str, batch_size: int = 1000, order_by=(), **filters) -> int:
+    """Delete `model` rows matching `filters` tenant by tenant, so that every query runs on an index
+    that starts with tenant_id."""
     total = 0
     for tenant_id in Tenant.objects.order_by("id").values_list("id", flat=True):
-        while True:
-            ids = list(model.objects.filter(tenant_id=tenant_id, **filters).values_list("id", flat=True)[:batch_size])
-            if not ids:
-                break
-            deleted, _ = model.objects.filter(id__in=ids).delete()
-            total += deleted
-            logger.info("retention_batch", job=job, tenantId=str(tenant_id), deleted=deleted, total=total)
+        queryset = model.objects.filter(tenant_id=tenant_id, **filters).order_by(*order_by)
+        total += delete_batches(queryset, job=job, batch_size=batch_size, tenant_id=tenant_id)
     return total

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "branding",
     "usage",
     "integrations",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,15 @@ OPS_PROFILE = env.str("OPS_PROFILE", default="mvp")
 if OPS_PROFILE not in {"mvp", "standard", "enterprise"}:
     raise ImproperlyConfigured("OPS_PROFILE must be mvp, standard or enterprise")
 
+# Days each kind of row is kept, by operating profile (the working notes' "perfis operacionais").
+# There is no archive tier yet, so the profiles that archive (standard: 12 months, enterprise: at
+# least 2 years) keep that whole period in the database rather than lose it.
+RETENTION_DAYS = {
+    "mvp": {"audit_log": 90, "usage_metric": 365, "webhook_delivery": 30},
+    "standard": {"audit_log": 365, "usage_metric": 396, "webhook_delivery": 90},
+    "enterprise": {"audit_log": 730, "usage_metric": 1096, "webhook_delivery": 180},
+}
+
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
@@ -227,6 +237,10 @@ RATE_LIMITS = {
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=5.0)
 # Webhook URLs on private or loopback networks (and plain http) are refused unless this is set:
 # development and tests deliver to receivers on this machine.
+# How long a finished tenant export can be downloaded before it is deleted.
+EXPORT_LIFETIME = timedelta(hours=env.int("EXPORT_LIFETIME_HOURS", default=72))
+# A running export whose worker died is taken over by the sweep after this long.
+EXPORT_STALE_AFTER = timedelta(minutes=env.int("EXPORT_STALE_AFTER_MINUTES", default=30))
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 # How long a claimed delivery stays reserved for the worker that claimed it (it retries elsewhere
@@ -267,12 +281,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
 HUB_PERIODIC_TASKS = {
     "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
-    "purge-broker-messages": {"task": "outbox.tasks.purge_broker_messages", "crontab": {"minute": "23", "hour": "*"}},
-    "purge-idempotency-keys": {"task": "audit.tasks.purge_idempotency_keys", "crontab": {"minute": "*/15"}},
-    "purge-expired-credentials": {
-        "task": "identity.tasks.purge_expired_credentials",
-        "crontab": {"minute": "7", "hour": "*"},
-    },
+    "retention": {"task": "config.tasks.run_retention", "crontab": {"minute": "17"}},
+    "sweep-exports": {"task": "exports.tasks.sweep_exports", "crontab": {"minute": "*/5"}},
+    "reencrypt-credentials": {"task": "config.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
 }
 
 # --- Internationalisation, static files -----------------------------------------------------------

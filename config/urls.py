@@ -18,6 +18,8 @@ v1_patterns = [
     path("", include("branding.api.urls")),
     path("", include("usage.api.urls")),
     path("", include("outbox.api.urls")),
+    path("", include("integrations.api.urls")),
+    path("", include("exports.api.urls")),
 ]
 
 urlpatterns = [

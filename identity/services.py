@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.services import SYSTEM, Actor, record
 from catalog.fixtures import GroupTemplate, load_catalog_fixture
 from config.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
+from config.api.idempotency import redact_stored_responses
 from config.changes import ChangeLog
 from config.models import Status, change_status
 from config.permission_versions import bump_tenant_version
@@ -306,7 +307,13 @@ def set_user_status(*, user: User, status: str, reason: str = "", actor: Actor) 
 
 @transaction.atomic
 def delete_user(*, user: User, actor: Actor) -> User:
-    """Soft delete with irreversible anonymisation: the id stays for the audit trail, the person goes."""
+    """Soft delete with irreversible anonymisation: the id stays for the audit trail, the person goes.
+
+    Email and name are overwritten (not hashed: a hash of an email can be matched against a guess)
+    in the user row and in every stored idempotent response that showed them; the audit log and
+    events never held them. Sessions end, and the API keys the user created are revoked: whoever
+    still needs one creates a key under their own name.
+    """
     if actor.user is not None and actor.user.pk == user.pk:
         raise Conflict("You cannot delete yourself.")
     user.email = f"deleted-{user.pk.hex}@anonymised.invalid"
@@ -314,10 +321,12 @@ def delete_user(*, user: User, actor: Actor) -> User:
     user.deleted_at = timezone.now()
     user.set_unusable_password()
     user.save(update_fields=["email", "name", "deleted_at", "password", "updated_at"])
+    redact_stored_responses(tenant=user.tenant, resource_id=user.pk, replacements={"email": user.email, "name": ""})
     _revoke_sessions(user)
     Invitation.objects.for_tenant(user.tenant).filter(user=user, accepted_at__isnull=True).delete()
     UserGroup.objects.for_tenant(user.tenant).filter(user=user).delete()
-    ApiKey.objects.for_tenant(user.tenant).filter(created_by=user).update(created_by=None)
+    for api_key in ApiKey.objects.for_tenant(user.tenant).filter(created_by=user).exclude(status=ApiKeyStatus.REVOKED):
+        set_api_key_status(api_key=api_key, status=ApiKeyStatus.REVOKED, actor=actor)
     bump_tenant_version(user.tenant_id)
     record(tenant=user.tenant, action="users.delete", entity_type="user", entity_id=user.pk, actor=actor,
            metadata={"anonymised": True})

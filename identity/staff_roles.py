@@ -13,7 +13,7 @@ __all__ = ["OPERATOR", "STAFF_APPS", "SUPPORT", "role_permissions", "sync_staff_
 
 SUPPORT = "Platform support (read-only)"
 OPERATOR = "Platform operator"
-STAFF_APPS = ["catalog", "tenancy", "identity", "audit", "outbox", "branding", "usage", "integrations",
+STAFF_APPS = ["catalog", "tenancy", "identity", "audit", "outbox", "branding", "usage", "integrations", "exports",
               "django_celery_beat"]
 
 

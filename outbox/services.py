@@ -14,7 +14,7 @@ from config.models import Status
 from config.request_context import current_request
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
-from outbox.webhooks import UnsafeWebhookUrl, generate_secret, store_secret, validate_url
+from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
 from tenancy.models import Tenant
 
 __all__ = [
@@ -118,10 +118,9 @@ def update_subscription(*, subscription: WebhookSubscription, actor: Actor, **va
 @transaction.atomic
 def rotate_secret(*, subscription: WebhookSubscription, actor: Actor) -> SubscriptionWithSecret:
     """A new secret; the old one keeps signing next to it for WEBHOOK_SECRET_GRACE."""
-    subscription.previous_secret_encrypted = subscription.secret_encrypted
     subscription.previous_secret_expires_at = timezone.now() + settings.WEBHOOK_SECRET_GRACE
     secret = generate_secret()
-    store_secret(subscription, secret)
+    store_secret(subscription, secret, previous=signing_secrets(subscription)[0])
     subscription.save()
     record(tenant=subscription.tenant, action="webhooks.update", entity_type="webhook_subscription",
            entity_id=subscription.pk, actor=actor, metadata={"secretRotated": True})

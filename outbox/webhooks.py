@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from config.crypto import decrypt, encrypt
 from outbox.models import WebhookSubscription
 
-__all__ = ["generate_secret", "resolve_public_address", "sign", "signing_secrets", "store_secret", "validate_url"]
+__all__ = ["associated_data", "generate_secret", "resolve_public_address", "sign", "signing_secrets", "store_secret", "validate_url"]
 
 SECRET_BYTES = 32  # Standard Webhooks asks for 24 to 64 random bytes
 
@@ -29,21 +29,23 @@ def generate_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def _associated_data(subscription_id) -> bytes:
+def associated_data(subscription_id) -> bytes:
     return f"webhook_subscription:{subscription_id}".encode()
 
 
-def store_secret(subscription: WebhookSubscription, secret: str) -> None:
-    """Encrypt `secret` onto the subscription (the row's id is bound into the ciphertext)."""
-    subscription.secret_encrypted, subscription.key_version = encrypt(
-        secret.encode(), associated_data=_associated_data(subscription.pk)
-    )
+def store_secret(subscription: WebhookSubscription, secret: str, *, previous: str | None = None) -> None:
+    """Encrypt `secret` (and the `previous` one, during a rotation) onto the subscription, both under
+    the newest key since the row has one key_version; the row's id is bound into the ciphertext."""
+    aad = associated_data(subscription.pk)
+    subscription.secret_encrypted, subscription.key_version = encrypt(secret.encode(), associated_data=aad)
+    if previous is not None:
+        subscription.previous_secret_encrypted, _ = encrypt(previous.encode(), associated_data=aad)
 
 
 def signing_secrets(subscription: WebhookSubscription, *, now=None) -> list[str]:
     """The current secret, plus the previous one while its grace period lasts."""
     now = now or timezone.now()
-    aad = _associated_data(subscription.pk)
+    aad = associated_data(subscription.pk)
     found = [decrypt(subscription.secret_encrypted, key_version=subscription.key_version, associated_data=aad).decode()]
     if subscription.previous_secret_encrypted and subscription.previous_secret_expires_at and subscription.previous_secret_expires_at > now:
         found.append(decrypt(subscription.previous_secret_encrypted, key_version=subscription.key_version,

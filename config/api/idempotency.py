@@ -11,14 +11,15 @@ import hashlib
 import json
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Cast
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 from audit.models import IdempotencyKey, IdempotencyStatus
 from config.api.exceptions import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 
-__all__ = ["IDEMPOTENCY_TTL", "IdempotencyMixin"]
+__all__ = ["IDEMPOTENCY_TTL", "IdempotencyMixin", "redact_stored_responses"]
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 HEADER = "Idempotency-Key"
@@ -64,6 +65,32 @@ def _claim(*, tenant, key: str, handler: str, fingerprint: str):
             raise IdempotencyInProgress()
         raise _Replay(_replay(record))
     raise IdempotencyInProgress()
+
+
+def _redacted(value, resource_id: str, replacements: dict):
+    if isinstance(value, list):
+        return [_redacted(item, resource_id, replacements) for item in value]
+    if not isinstance(value, dict):
+        return value
+    own = value.get("id") == resource_id
+    return {key: replacements[key] if own and key in replacements else _redacted(item, resource_id, replacements)
+            for key, item in value.items()}
+
+
+def redact_stored_responses(*, tenant, resource_id, replacements: dict) -> int:
+    """Overwrite fields of one resource wherever a stored response shows it (every object whose
+    `id` is `resource_id`), so that a replay cannot hand back what was erased. Returns rows changed."""
+    resource_id = str(resource_id)
+    changed = 0
+    stored = (IdempotencyKey.objects.for_tenant(tenant).select_for_update()
+              .annotate(body_text=Cast("response_body", models.TextField()))
+              .filter(body_text__contains=resource_id))
+    for record in stored:
+        body = _redacted(record.response_body, resource_id, replacements)
+        if body != record.response_body:
+            IdempotencyKey.objects.filter(pk=record.pk).update(response_body=body)
+            changed += 1
+    return changed
 
 
 class IdempotencyMixin:

@@ -56,9 +56,14 @@ def world(seeded):
     other_user = create_user(tenant=other, email="someone@globex.com", password=PASSWORD).user
     other_group = Group.objects.get(tenant=other, name="OPERATOR")
     from audit.models import AuditLog
+    from exports.services import request_export
+    from integrations.services import create_credential
     from outbox.services import create_subscription
 
     other_objects = {
+        "export": request_export(tenant=other, actor=SYSTEM),
+        "credential": create_credential(tenant=other, provider="stripe", name="other", data={"apiKey": "sk"},
+                                        actor=SYSTEM),
         "webhook": create_subscription(tenant=other, url="https://hooks.example.com/other",
                                        event_types=["user.created"], actor=SYSTEM).subscription,
         "audit_entry": AuditLog.objects.filter(tenant=other).first(),

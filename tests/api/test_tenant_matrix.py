@@ -46,6 +46,14 @@ ENDPOINTS = [
     ("GET", "/v1/webhooks/{webhook}/deliveries", "webhooks.read", None),
     ("POST", "/v1/webhooks/{webhook}/recover", "webhooks.update", {"since": "2026-01-01T00:00:00Z"}),
     ("DELETE", "/v1/webhooks/{webhook}", "webhooks.delete", None),
+    ("GET", "/v1/integrations/credentials", "integrations.read", None),
+    ("GET", "/v1/integrations/credentials/{credential}", "integrations.read", None),
+    ("POST", "/v1/integrations/credentials", "integrations.create",
+     {"provider": "stripe", "name": "matrix", "data": {"apiKey": "sk-matrix"}}),
+    ("DELETE", "/v1/integrations/credentials/{credential}", "integrations.delete", None),
+    ("POST", "/v1/exports", "tenant.export", None),
+    ("GET", "/v1/exports/{export}", "tenant.export", None),
+    ("GET", "/v1/exports/{export}/download", "tenant.export", None),
     ("GET", "/v1/audit-logs", "audit_logs.read", None),
     ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]
@@ -61,9 +69,16 @@ def own_objects(world):
 
     add_member(group=group, user=member, actor=SYSTEM)
     from audit.models import AuditLog
+    from exports.services import build_export, request_export
+    from integrations.services import create_credential
     from outbox.services import create_subscription
 
+    export = request_export(tenant=world.tenant, actor=SYSTEM)
+    build_export(export.pk)
     return {
+        "export": export,
+        "credential": create_credential(tenant=world.tenant, provider="stripe", name="own", data={"apiKey": "sk"},
+                                        actor=SYSTEM),
         "webhook": create_subscription(tenant=world.tenant, url="https://hooks.example.com/own",
                                        event_types=["user.created"], actor=SYSTEM).subscription,
         "audit_entry": AuditLog.objects.filter(tenant=world.tenant).first(),

@@ -59,7 +59,7 @@ def test_seed_creates_the_platform_tenant_its_staff_groups_and_beat_schedules():
     )
     assert support == {AccessLevel.READ}
     assert not Group.objects.filter(tenant=platform, name="ADM_CLIENTE").exists()
-    tasks = PeriodicTask.objects.filter(name__in=["purge-idempotency-keys", "purge-expired-credentials"])
+    tasks = PeriodicTask.objects.filter(name__in=["drain-outbox", "retention"])
     assert tasks.count() == 2 and all(task.crontab.timezone.key == "UTC" for task in tasks)
 
 

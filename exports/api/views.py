@@ -1,0 +1,58 @@
+"""/v1/exports: ask for a tenant export, follow it, download the document."""
+
+from django.db.models import Q
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.exceptions import Conflict
+from config.api.viewsets import TenantScopedViewSet
+from exports import services
+from exports.models import ExportStatus, TenantExport
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TenantExport
+        fields = ["id", "status", "download_url", "size_bytes", "error", "created_at", "started_at", "finished_at",
+                  "expires_at"]
+        read_only_fields = fields
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != ExportStatus.DONE:
+            return None
+        return self.context["request"].build_absolute_uri(f"/v1/exports/{export.pk}/download")
+
+
+@extend_schema(tags=["exports"])
+class ExportViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = TenantExport.objects.defer("document")
+    serializer_class = ExportSerializer
+    tool_action = {"create": "tenant.export", "retrieve": "tenant.export", "download": "tenant.export"}
+
+    def get_queryset(self):
+        # An expired export is gone, whether or not the retention run has deleted its row yet.
+        return super().get_queryset().filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+    @extend_schema(request=None, responses={201: ExportSerializer})
+    def create(self, request):
+        export = services.request_export(tenant=self.tenant, actor=request.user.actor)
+        return Response(self.get_serializer(export).data, status=201)
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], queryset=TenantExport.objects.all())
+    def download(self, request, pk=None):
+        export = self.get_object()
+        if export.status != ExportStatus.DONE:
+            raise Conflict("The export is not ready.", details={"status": export.status})
+        services.record_download(export=export, actor=request.user.actor)
+        response = HttpResponse(services.open_document(export), content_type="application/json")
+        stamp = export.finished_at.strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="{self.tenant.slug}-export-{stamp}.json"'
+        return response

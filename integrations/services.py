@@ -1,0 +1,45 @@
+"""Integration credentials: secrets a tenant lends the hub, encrypted in the application (AES-GCM)."""
+
+import json
+
+from django.db import transaction
+
+from audit.services import Actor, record
+from config.api.exceptions import DuplicateResource
+from config.crypto import decrypt, encrypt
+from integrations.models import IntegrationCredential
+
+__all__ = ["associated_data", "create_credential", "delete_credential", "read_secret"]
+
+
+def associated_data(credential_id) -> bytes:
+    """Binds a ciphertext to its row: copied onto another row, it does not decrypt."""
+    return f"integration_credential:{credential_id}".encode()
+
+
+@transaction.atomic
+def create_credential(*, tenant, provider: str, name: str, data: dict, expires_at=None, actor: Actor) -> IntegrationCredential:
+    if IntegrationCredential.objects.for_tenant(tenant).filter(provider=provider, name=name).exists():
+        raise DuplicateResource("A credential with this provider and name already exists in the tenant.")
+    credential = IntegrationCredential(tenant=tenant, provider=provider, name=name, expires_at=expires_at)
+    credential.data_encrypted, credential.key_version = encrypt(
+        json.dumps(data, separators=(",", ":")).encode(), associated_data=associated_data(credential.pk)
+    )
+    credential.save(force_insert=True)
+    record(tenant=tenant, action="integrations.create", entity_type="integration_credential", entity_id=credential.pk,
+           actor=actor, metadata={"provider": provider, "keyVersion": credential.key_version})
+    return credential
+
+
+@transaction.atomic
+def delete_credential(*, credential: IntegrationCredential, actor: Actor) -> None:
+    record(tenant=credential.tenant, action="integrations.delete", entity_type="integration_credential",
+           entity_id=credential.pk, actor=actor, metadata={"provider": credential.provider})
+    credential.delete()
+
+
+def read_secret(credential: IntegrationCredential) -> dict:
+    """The decrypted `data`, for the code that calls the provider; never for an API response."""
+    plaintext = decrypt(credential.data_encrypted, key_version=credential.key_version,
+                        associated_data=associated_data(credential.pk))
+    return json.loads(plaintext)
