@@ -1,6 +1,9 @@
 """GET /health: is the database answering, is the broker reachable."""
 
+import time
+
 import structlog
+from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -25,16 +28,26 @@ def check_database() -> bool:
         return False
 
 
+_broker_ok_until = 0.0
+
+
 def check_broker() -> bool:
+    """Opening a broker connection costs more than the rest of the request, and load balancers poll
+    often: a success is trusted for HEALTH_BROKER_CHECK_SECONDS in this process. A failure is not
+    remembered, so the next poll checks again and sees the recovery at once."""
+    global _broker_ok_until
     from config.celery import app
 
+    if time.monotonic() < _broker_ok_until:
+        return True
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
-        return True
     except Exception:
         logger.warning("health_check_failed", check="broker", exc_info=True)
         return False
+    _broker_ok_until = time.monotonic() + settings.HEALTH_BROKER_CHECK_SECONDS
+    return True
 
 
 class HealthView(APIView):

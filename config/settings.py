@@ -227,6 +227,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per minute per tenant (auth: per client address), overridable per tenant in
 # tenant_config.limits.rateLimits.
+# /health trusts a successful broker check this long (config/health.py).
+HEALTH_BROKER_CHECK_SECONDS = env.float("HEALTH_BROKER_CHECK_SECONDS", default=10.0)
+
 RATE_LIMITS = {
     "auth": env.int("RATE_LIMIT_AUTH_PER_MINUTE", default=60),
     "read": env.int("RATE_LIMIT_READ_PER_MINUTE", default=1200),
