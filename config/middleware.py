@@ -6,6 +6,7 @@ import structlog
 from django.conf import settings
 
 from config.api.exceptions import json_error_response
+from config.metrics import API_ERRORS
 from config.request_context import RequestInfo, bind_request, new_request_id, reset_request
 
 __all__ = ["ApiExceptionMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
@@ -70,6 +71,7 @@ class RequestIdMiddleware:
         error_code = getattr(response, "error_code", None)
         if error_code:
             fields["error"] = {"code": error_code}
+            API_ERRORS.labels(code=error_code).inc()
         level = "error" if response.status_code >= 500 else "warning" if response.status_code >= 400 else "info"
         getattr(access_log, level)("request", **fields)
 

@@ -5,6 +5,7 @@ missing falls back to the embedded default (config/embedded.py); production refu
 unless every secret comes from the environment.
 """
 
+import ipaddress
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -274,6 +275,20 @@ HUB_PERIODIC_TASKS = {
         "crontab": {"minute": "7", "hour": "*"},
     },
 }
+
+# --- Observability (docs/observability.md) -----------------------------------------------------
+# /metrics answers a bearer METRICS_TOKEN or callers inside these networks (none by default, not
+# even loopback: a proxy on the same host would otherwise expose it to everyone).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(net, strict=False) for net in env.list("METRICS_ALLOWED_NETWORKS", default=[])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or None
+# OpenTelemetry is switched on by its standard variable; the exporter reads the OTEL_* variables itself.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="aza8-hub")
 
 # --- Internationalisation, static files -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
