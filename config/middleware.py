@@ -8,6 +8,7 @@ from django.conf import settings
 from config.api.exceptions import json_error_response
 from config.metrics import API_ERRORS
 from config.request_context import RequestInfo, bind_request, new_request_id, reset_request
+from config.sentry import tag_request
 
 __all__ = ["ApiExceptionMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
 
@@ -41,6 +42,7 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = new_request_id(request.headers.get("X-Request-Id"))
         request.request_id = request_id
+        tag_request(request)
         token = bind_request(
             RequestInfo(
                 request_id=request_id,
