@@ -18,6 +18,10 @@ class HubConfig(AppConfig):
             from config.sentry import init_sentry
 
             init_sentry(dsn=settings.SENTRY_DSN, environment=settings.DJANGO_ENV, release=settings.SENTRY_RELEASE)
+        if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
+            from config.tracing import configure_tracing
+
+            configure_tracing(service_name=settings.OTEL_SERVICE_NAME)
 
 
 class HubAdminConfig(AdminConfig):

@@ -9,6 +9,7 @@ from config.api.exceptions import json_error_response
 from config.metrics import API_ERRORS
 from config.request_context import RequestInfo, bind_request, new_request_id, reset_request
 from config.sentry import tag_request
+from config.tracing import current_trace_id
 
 __all__ = ["ApiExceptionMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
 
@@ -48,6 +49,7 @@ class RequestIdMiddleware:
                 request_id=request_id,
                 ip=client_ip(request),
                 user_agent=request.headers.get("User-Agent", "")[:512],
+                trace_id=current_trace_id(),
             )
         )
         try:
