@@ -121,24 +121,41 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 # Our backend wraps django-prometheus' (query metrics) and names constraints fk_/idx_/uq_.
 DATABASE_ENGINE = "config.db.backend"
-if env.str("DATABASE_URL", default=""):
-    _database = env.db_url("DATABASE_URL")
-    if not _database.get("HOST") and "host" in _database.get("OPTIONS", {}):
+
+
+def _database_from_url(variable: str) -> dict:
+    database = env.db_url(variable)
+    if not database.get("HOST") and "host" in database.get("OPTIONS", {}):
         # postgres://user@/name?host=/socket/dir is how libpq spells a Unix socket.
-        _database["HOST"] = _database["OPTIONS"].pop("host")
+        database["HOST"] = database["OPTIONS"].pop("host")
+    return database
+
+
+def _connection_settings(database: dict) -> dict:
+    # Transaction-mode poolers (PgBouncer) keep no session state between transactions: no
+    # server-side cursors; psycopg's prepared statements are already off (Django's default).
+    return {
+        **database,
+        "ENGINE": DATABASE_ENGINE,
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "DISABLE_SERVER_SIDE_CURSORS": env.bool("DATABASE_POOLED", default=False),
+        "OPTIONS": {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **database.get("OPTIONS", {})},
+    }
+
+
+if env.str("DATABASE_URL", default=""):
+    _database = _database_from_url("DATABASE_URL")
     EMBEDDED_DATABASE = False
 else:
     _database = embedded_database_settings(DATA_DIR)
     EMBEDDED_DATABASE = True
-_database.update(
-    ENGINE=DATABASE_ENGINE,
-    CONN_MAX_AGE=env.int("DATABASE_CONN_MAX_AGE", default=60),
-    CONN_HEALTH_CHECKS=True,
-    # Transaction-mode poolers (PgBouncer) keep no session state between transactions.
-    DISABLE_SERVER_SIDE_CURSORS=env.bool("DATABASE_POOLED", default=False),
-    OPTIONS={"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **_database.get("OPTIONS", {})},
-)
-DATABASES = {"default": _database}
+DATABASES = {"default": _connection_settings(_database)}
+# A streaming replica for the heavy reads (config/db/routers.py); tests point it at the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**_connection_settings(_database_from_url("DATABASE_REPLICA_URL")),
+                            "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["config.db.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, token blacklist, permission cache): shared by every process ------------
