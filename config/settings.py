@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.ToolActionPermission"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.HubAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
