@@ -2,8 +2,6 @@
 
 import gzip
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sentry_sdk
@@ -15,57 +13,32 @@ from sentry_sdk.envelope import Envelope
 
 from config.sentry import init_sentry
 from tests.config.failing_urls import LEAKED_SECRET
+from tests.outbox.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
 
-class SentryStandIn:
-    """Accepts envelopes the way Sentry's ingestion endpoint does and keeps their events."""
-
-    def __init__(self):
-        self.envelopes = []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                stand_in.envelopes.append((self.path, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.dsn = f"http://public@127.0.0.1:{self.server.server_address[1]}/1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[tuple[dict, bytes]]:
-        found = []
-        for _path, body in self.envelopes:
-            for item in Envelope.deserialize(body).items:
-                if item.type == "event":
-                    found.append((item.payload.json, item.payload.get_bytes()))
-        return found
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def sent_events(receiver) -> list[tuple[dict, bytes]]:
+    """The events in the envelopes that reached the stand-in, as parsed and as sent."""
+    found = []
+    for hit in receiver.received:
+        body = gzip.decompress(hit["raw"]) if hit["headers"].get("content-encoding") == "gzip" else hit["raw"]
+        for item in Envelope.deserialize(body).items:
+            if item.type == "event":
+                found.append((item.payload.json, item.payload.get_bytes()))
+    return found
 
 
 @pytest.fixture
 def sentry():
-    stand_in = SentryStandIn()
-    init_sentry(dsn=stand_in.dsn, environment="test")
-    try:
-        yield stand_in
-    finally:
-        sentry_sdk.get_client().close()
-        sentry_sdk.get_global_scope().set_client(None)
-        stand_in.close()
+    """Sentry's SDK sending to a receiver on loopback standing in for Sentry's ingestion endpoint."""
+    with Receiver() as receiver:
+        init_sentry(dsn=receiver.base.replace("http://", "http://public@") + "/1", environment="test")
+        try:
+            yield receiver
+        finally:
+            sentry_sdk.get_client().close()
+            sentry_sdk.get_global_scope().set_client(None)
 
 
 def wsgi_get(path, **environ) -> tuple[str, dict]:
@@ -99,10 +72,10 @@ def test_a_500_reaches_sentry_tagged_and_without_secrets(world, settings, sentry
     assert status.startswith("500")
     sentry_sdk.flush(timeout=10)
 
-    events = sentry.events()
+    events = sent_events(sentry)
     assert len(events) == 1, "one event per failure: log lines are not reported a second time"
     event, raw = events[0]
-    assert sentry.envelopes[0][0] == "/api/1/envelope/"
+    assert sentry.received[0]["path"] == "/api/1/envelope/"
     assert event["tags"]["tenant"] == str(world.tenant.pk)
     assert event["tags"]["request_id"] == "sentry-test-request-0001" == body["error"]["requestId"]
     assert event["tags"]["tool_action"] == "users.read"
@@ -125,4 +98,4 @@ def test_a_handled_error_sends_nothing(world, sentry):
     assert wsgi_get("/v1/users/not-a-uuid", HTTP_AUTHORIZATION=f"Bearer {world.admin_token}")[0].startswith("404")
     assert wsgi_get("/v1/users", HTTP_AUTHORIZATION=f"Bearer {world.nobody_token}")[0].startswith("403")
     sentry_sdk.flush(timeout=10)
-    assert sentry.events() == []
+    assert sent_events(sentry) == []
