@@ -298,7 +298,9 @@ HUB_PERIODIC_TASKS = {
 # even loopback: a proxy on the same host would otherwise expose it to everyone).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 try:
-    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(net, strict=False) for net in env.list("METRICS_ALLOWED_NETWORKS", default=[])]
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network, strict=False) for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+    ]
 except ValueError as exc:
     raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
