@@ -1,4 +1,4 @@
-"""Prometheus metrics: what the hub counts, and the guarded `/metrics` endpoint.
+"""Prometheus metrics: what the hub counts, and how one scrape gathers it (served by config/metrics_endpoint.py).
 
 Two sources, because the hub runs in many processes:
 
