@@ -32,6 +32,13 @@ def exported_spans(collector) -> list[dict]:
     return spans
 
 
+def _queued_messages() -> int:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare("celery", passive=True).message_count
+
+
 def _origin(span) -> str:
     if span["kind"] == 2:  # SERVER: the Django request
         return "SERVER"
@@ -62,7 +69,9 @@ def test_a_trace_id_links_the_request_to_its_outbox_event_and_webhook(world, tmp
             assert status == 201, body
             assert wait_for(lambda: receiver.received, 60)
             # Each process exports its spans in batches, every 100 ms here: wait for all of them.
-            assert wait_for(lambda: {"SERVER", "psycopg", "celery", "webhook"} <= {_origin(s) for s in in_trace()}, 20)
+            expected = {"SERVER", "psycopg", "celery", "webhook"}
+            assert wait_for(lambda: expected <= {_origin(s) for s in in_trace()}, 60), (
+                {_origin(s) for s in in_trace()}, _queued_messages())
 
     event = OutboxEvent.objects.get(tenant=world.tenant, type="user.created", payload__data__userId=body["data"]["id"])
     assert event.payload["traceparent"].startswith(f"00-{trace_id}-")
