@@ -22,4 +22,4 @@ RUN DJANGO_ENV=development HUB_DATA_DIR=/tmp/build-data DATABASE_URL=postgres://
 USER hub
 ENV DJANGO_ENV=production STATIC_ROOT=/app/staticfiles
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60"]

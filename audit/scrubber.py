@@ -11,9 +11,10 @@ __all__ = ["REDACTED", "is_sensitive_key", "scrub"]
 REDACTED = "[REDACTED]"
 
 # Matched against the key lower-cased without separators, at its end: "refresh_token",
-# "X-Api-Key" and "clientSecret" are sensitive; "tokenType" and "revokedTokens" (a count) are not.
+# "X-Api-Key", "clientSecret" and "cookies" are sensitive; "tokenType" and "revokedTokens" (a count)
+# are not.
 _SENSITIVE_KEY = re.compile(
-    r"(token|secret|password|passwd|apikey|privatekey|authorization|cookie|signature|digest|hash|"
+    r"(token|secret|password|passwd|apikey|privatekey|authorization|cookies?|signature|digest|hash|"
     r"credential|credentials|pepper|sessionid)$"
 )
 _CREDENTIAL_PATTERNS = [

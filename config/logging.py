@@ -5,6 +5,7 @@ import logging.config
 import structlog
 
 from audit.scrubber import scrub
+from config.tracing import add_trace_ids
 
 __all__ = ["configure_logging"]
 
@@ -20,6 +21,7 @@ def configure_logging(level: str) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
         structlog.processors.format_exc_info,
+        add_trace_ids,
         _scrub_event,
     ]
     logging.config.dictConfig(

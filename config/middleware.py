@@ -6,7 +6,10 @@ import structlog
 from django.conf import settings
 
 from config.api.exceptions import json_error_response
+from config.metrics import API_ERRORS
 from config.request_context import RequestInfo, bind_request, new_request_id, reset_request
+from config.sentry import tag_request
+from config.tracing import current_trace_id
 
 __all__ = ["ApiExceptionMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
 
@@ -40,11 +43,13 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = new_request_id(request.headers.get("X-Request-Id"))
         request.request_id = request_id
+        tag_request(request)
         token = bind_request(
             RequestInfo(
                 request_id=request_id,
                 ip=client_ip(request),
                 user_agent=request.headers.get("User-Agent", "")[:512],
+                trace_id=current_trace_id(),
             )
         )
         try:
@@ -70,6 +75,7 @@ class RequestIdMiddleware:
         error_code = getattr(response, "error_code", None)
         if error_code:
             fields["error"] = {"code": error_code}
+            API_ERRORS.labels(code=error_code).inc()
         level = "error" if response.status_code >= 500 else "warning" if response.status_code >= 400 else "info"
         getattr(access_log, level)("request", **fields)
 

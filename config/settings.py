@@ -5,6 +5,7 @@ missing falls back to the embedded default (config/embedded.py); production refu
 unless every secret comes from the environment.
 """
 
+import ipaddress
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -121,24 +122,41 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 # Our backend wraps django-prometheus' (query metrics) and names constraints fk_/idx_/uq_.
 DATABASE_ENGINE = "config.db.backend"
-if env.str("DATABASE_URL", default=""):
-    _database = env.db_url("DATABASE_URL")
-    if not _database.get("HOST") and "host" in _database.get("OPTIONS", {}):
+
+
+def _database_from_url(variable: str) -> dict:
+    database = env.db_url(variable)
+    if not database.get("HOST") and "host" in database.get("OPTIONS", {}):
         # postgres://user@/name?host=/socket/dir is how libpq spells a Unix socket.
-        _database["HOST"] = _database["OPTIONS"].pop("host")
+        database["HOST"] = database["OPTIONS"].pop("host")
+    return database
+
+
+def _connection_settings(database: dict) -> dict:
+    # Transaction-mode poolers (PgBouncer) keep no session state between transactions: no
+    # server-side cursors; psycopg's prepared statements are already off (Django's default).
+    return {
+        **database,
+        "ENGINE": DATABASE_ENGINE,
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "DISABLE_SERVER_SIDE_CURSORS": env.bool("DATABASE_POOLED", default=False),
+        "OPTIONS": {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **database.get("OPTIONS", {})},
+    }
+
+
+if env.str("DATABASE_URL", default=""):
+    _database = _database_from_url("DATABASE_URL")
     EMBEDDED_DATABASE = False
 else:
     _database = embedded_database_settings(DATA_DIR)
     EMBEDDED_DATABASE = True
-_database.update(
-    ENGINE=DATABASE_ENGINE,
-    CONN_MAX_AGE=env.int("DATABASE_CONN_MAX_AGE", default=60),
-    CONN_HEALTH_CHECKS=True,
-    # Transaction-mode poolers (PgBouncer) keep no session state between transactions.
-    DISABLE_SERVER_SIDE_CURSORS=env.bool("DATABASE_POOLED", default=False),
-    OPTIONS={"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **_database.get("OPTIONS", {})},
-)
-DATABASES = {"default": _database}
+DATABASES = {"default": _connection_settings(_database)}
+# A streaming replica for the heavy reads (config/db/routers.py); tests point it at the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**_connection_settings(_database_from_url("DATABASE_REPLICA_URL")),
+                            "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["config.db.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, token blacklist, permission cache): shared by every process ------------
@@ -194,7 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.ToolActionPermission"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.HubAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
@@ -288,6 +306,22 @@ HUB_PERIODIC_TASKS = {
     "sweep-exports": {"task": "exports.tasks.sweep_exports", "crontab": {"minute": "*/5"}},
     "reencrypt-credentials": {"task": "config.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
 }
+
+# --- Observability (docs/observability.md) -----------------------------------------------------
+# /metrics answers a bearer METRICS_TOKEN or callers inside these networks (none by default, not
+# even loopback: a proxy on the same host would otherwise expose it to everyone).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network, strict=False) for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or None
+# OpenTelemetry is switched on by its standard variable; the exporter reads the OTEL_* variables itself.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="aza8-hub")
 
 # --- Internationalisation, static files -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from config.api.views import api_not_found
 from config.health import HealthView
+from config.metrics_endpoint import MetricsView
 from identity.api.auth import jwks_view
 
 v1_patterns = [
@@ -24,6 +25,7 @@ v1_patterns = [
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("v1/", include(v1_patterns)),
     re_path(r"^v1(/.*)?$", api_not_found),

@@ -28,6 +28,7 @@ from config.api.exceptions import (
     Unauthorized,
     ValidationFailed,
 )
+from config.metrics import LOGINS
 from config.models import Status
 from config.ratelimit import hit
 from identity.models import Invitation, RefreshToken, User
@@ -141,10 +142,12 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
         tokens = _issue_session(user)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         record(tenant=tenant, action="auth.login", entity_type="user", entity_id=user.pk, actor=Actor.for_user(user))
+    LOGINS.labels(outcome="success").inc()
     return tokens
 
 
 def _record_failed_login(tenant, user, reason: str) -> None:
+    LOGINS.labels(outcome=reason).inc()
     # With no such tenant the attempt is still kept, in the platform tenant's trail.
     trail_tenant = tenant or Tenant.objects.filter(is_platform=True).first()
     if trail_tenant is None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from audit.services import record
 from config.models import Status
+from config.tracing import continue_trace
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
 
@@ -153,11 +154,13 @@ def attempt_delivery(delivery: WebhookDelivery) -> str:
             "webhook-signature": sign(signing_secrets(subscription), message_id=message_id, timestamp=sent_at, body=body),
         }
         started = time.monotonic()
-        try:
-            resolve_public_address(subscription.url)
-            code, headers, error = _post(subscription.url, body, headers)
-        except UnsafeWebhookUrl as unsafe:
-            code, headers, error = None, {}, str(unsafe)
+        span_attributes = {"messaging.message.id": message_id, "webhook.event_type": event.type}
+        with continue_trace("webhook.deliver", event.payload.get("traceparent"), span_attributes) as trace_headers:
+            try:
+                resolve_public_address(subscription.url)
+                code, headers, error = _post(subscription.url, body, {**headers, **trace_headers})
+            except UnsafeWebhookUrl as unsafe:
+                code, headers, error = None, {}, str(unsafe)
         elapsed_ms = int((time.monotonic() - started) * 1000)
     return _record_outcome(delivery.pk, subscription, code, headers, error, elapsed_ms)
 

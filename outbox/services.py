@@ -12,6 +12,7 @@ from audit.services import Actor, record
 from config.api.exceptions import ValidationFailed
 from config.models import Status
 from config.request_context import current_request
+from config.tracing import current_traceparent
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
@@ -47,6 +48,10 @@ def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
     payload = {"version": schema.version, "data": scrub(data)}
     if request is not None:
         payload["requestId"] = request.request_id
+    traceparent = current_traceparent()
+    if traceparent:
+        # Its deliveries continue this trace (outbox/delivery.py), whichever worker sends them.
+        payload["traceparent"] = traceparent
     event = OutboxEvent.objects.create(tenant=tenant, type=event_type, payload=payload)
     transaction.on_commit(_trigger_drain)
     return event

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers
 from audit.models import ActorType, AuditLog
 from config.api.filters import ListFilterSet
 from config.api.viewsets import TenantScopedViewSet
+from config.db.routers import replica_reads
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -37,3 +38,7 @@ class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     serializer_class = AuditLogSerializer
     filterset_class = AuditLogFilter
     tool_action = {"list": "audit_logs.read", "retrieve": "audit_logs.read"}
+
+    @replica_reads()
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)

@@ -4,6 +4,7 @@ Services raise `ApiError` (or a subclass) with a stable code; DRF's own exceptio
 unexpected ones are mapped here, so no view ever builds an error body by hand.
 """
 
+import sentry_sdk
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -122,6 +123,8 @@ def _error_response_for(exc) -> tuple[int, dict, dict]:
     if isinstance(exc, drf.APIException):
         code = "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR"
         return exc.status_code, error_body(code, "The request failed."), {}
+    # Answered here, so never seen by Sentry's Django integration: reported explicitly.
+    sentry_sdk.capture_exception(exc)
     if isinstance(exc, DatabaseError):
         logger.exception("database_error", error={"code": "DATABASE_ERROR"})
         return 500, error_body("DATABASE_ERROR", "A database error occurred."), {}

@@ -20,6 +20,15 @@ class ExplodingView(APIView):
 
 
 
+class ExplodingForUserView(APIView):
+    """Fails after authentication and the permission check, as a bug in a real route would."""
+
+    tool_action = "users.read"
+
+    def get(self, request):
+        raise RuntimeError(f"boom for a user with {LEAKED_SECRET} in the message")
+
+
 class DatabaseFailingView(ExplodingView):
     def get(self, request):
         with connection.cursor() as cursor:
@@ -38,6 +47,7 @@ def exploding_plain_view(request):
 urlpatterns = [
     path("v1/test/explode", ExplodingView.as_view()),
     path("v1/test/explode-plain", exploding_plain_view),
+    path("v1/test/explode-for-user", ExplodingForUserView.as_view()),
     path("v1/test/database", DatabaseFailingView.as_view()),
     path("v1/test/echo", EchoView.as_view()),
     path("", include(hub_urls)),

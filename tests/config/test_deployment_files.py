@@ -8,6 +8,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
+from config.management.commands.runhub import beat_command, web_command, worker_command
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -31,14 +33,18 @@ def test_compose_runs_the_five_roles_from_one_image(compose):
         assert env["DJANGO_ENV"] == "production"
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:")
-    assert services["postgres"]["healthcheck"] and services["redis"]["healthcheck"] and services["web"]["healthcheck"]
+    for role in ("postgres", "redis", "web", "worker"):
+        assert services[role]["healthcheck"]["test"], role
+    assert "/health" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
 
 
 def test_compose_commands_are_the_ones_the_project_runs(compose):
     services = compose["services"]
-    assert services["web"]["command"] == dockerfile_cmd()
-    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    # runhub, the scale-out test and the image all start web, worker and beat with these lists.
+    assert services["web"]["command"] == dockerfile_cmd() == web_command("0.0.0.0:8000", 2)
+    assert services["worker"]["command"] == worker_command()
+    assert services["beat"]["command"] == beat_command()
     assert services["beat"]["deploy"]["replicas"] == 1
     migrate = services["migrate"]["command"][-1]
     assert "manage.py migrate --noinput" in migrate and "manage.py seed" in migrate
@@ -51,6 +57,9 @@ def test_the_image_runs_as_non_root_in_production():
     assert re.search(r"^USER hub$", dockerfile, re.MULTILINE)
     assert "DJANGO_ENV=production" in dockerfile
     assert dockerfile_cmd()[:2] == ["gunicorn", "config.wsgi:application"]
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    # One image: no role-specific stage or entrypoint; compose picks the role by command.
+    assert "ENTRYPOINT" not in dockerfile and dockerfile.count("FROM ") == 1
 
 
 @pytest.mark.django_db

@@ -1,4 +1,6 @@
-"""A real HTTP receiver on loopback that records what it gets and answers as scripted."""
+"""A real HTTP receiver on loopback that records what it gets and answers as scripted.
+
+Also the stand-in for other services the hub posts to (Sentry, an OpenTelemetry collector)."""
 
 import threading
 import time
@@ -16,9 +18,10 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                receiver.received.append({"headers": headers, "body": body, "path": self.path, "at": time.time()})
+                receiver.received.append({"headers": headers, "body": raw.decode(errors="replace"), "raw": raw,
+                                          "path": self.path, "at": time.time()})
                 status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
                 self.send_response(status)
                 for name, value in headers.items():
@@ -30,7 +33,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{self.base}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):

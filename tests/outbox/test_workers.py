@@ -2,14 +2,9 @@
 broker this run is configured with (the Postgres-backed fallback by default, Redis under
 `make test-services`)."""
 
-import os
 import signal
 import statistics
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -21,57 +16,15 @@ from outbox.services import create_subscription, emit
 from outbox.tasks import drain_outbox
 from tests.factories import TenantFactory
 from tests.outbox.receiver import Receiver
-from tests.runtime import database_url
+from tests.runtime import celery_workers as workers
+from tests.runtime import wait_for
 
-PROJECT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
 def loopback_allowed(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-
-
-@contextmanager
-def workers(count: int, **extra_env):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "CELERY_BROKER_URL": app.conf.broker_url,
-        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-        "USAGE_FLUSH_SECONDS": "0",
-        **extra_env,
-    }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
-             "--hostname", f"test-worker-{index}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for index in range(count)
-    ]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def wait_for(condition, timeout: float, nudge=None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if nudge:
-            nudge()
-        time.sleep(0.5)
-    return condition()
 
 
 def burst(tenant, count: int) -> dict:

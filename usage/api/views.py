@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from config.api.exceptions import ValidationFailed
 from config.api.views import TenantScopedAPIView
+from config.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
 from usage.models import UsageMetric
 from usage.services import report_usage
@@ -65,6 +66,7 @@ class UsageView(TenantScopedAPIView):
         ],
         responses=OpenApiTypes.OBJECT,
     )
+    @replica_reads()
     def get(self, request):
         params = request.query_params
         query = UsageQuerySerializer(data={k: v for k, v in {

@@ -18,6 +18,20 @@ from identity.services import create_platform_staff
 FIRST_STAFF_FILE = "first-staff-login.txt"
 
 
+# The image (Dockerfile, docker-compose.yml) runs these same argument lists; tests hold them equal.
+def web_command(bind: str, workers: int) -> list[str]:
+    return ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", bind,
+            "--workers", str(workers), "--timeout", "60"]
+
+
+def worker_command() -> list[str]:
+    return ["celery", "-A", "config", "worker", "--loglevel", "INFO"]
+
+
+def beat_command() -> list[str]:
+    return ["celery", "-A", "config", "beat", "--loglevel", "INFO"]
+
+
 class Command(BaseCommand):
     help = "Run the whole hub locally: API and admin (gunicorn), a Celery worker and beat."
 
@@ -63,11 +77,9 @@ class Command(BaseCommand):
     def _start_children(self, host, port, web_workers, worker_concurrency):
         python = sys.executable
         commands = {
-            "web": [python, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
-                    "--workers", str(web_workers), "--timeout", "60"],
-            "worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-                       "--concurrency", str(worker_concurrency)],
-            "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
+            "web": [python, "-m", *web_command(f"{host}:{port}", web_workers)],
+            "worker": [python, "-m", *worker_command(), "--concurrency", str(worker_concurrency)],
+            "beat": [python, "-m", *beat_command()],
         }
         return {name: subprocess.Popen(command) for name, command in commands.items()}
 

@@ -1,0 +1,73 @@
+"""Error reports to Sentry when SENTRY_DSN is set: tagged, and scrubbed like every log line.
+
+What is sent is kept small on purpose: no request bodies, no local variables, no query strings
+(they carry tokens), and everything left passes through the one scrubber (audit/scrubber.py).
+Exceptions the API answers with a 500 are reported by `config.api.exceptions`, because DRF handles
+them before Django's own signal (which Sentry listens to) would fire.
+"""
+
+import weakref
+from functools import partial
+
+import sentry_sdk
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration
+
+from audit.scrubber import scrub
+
+__all__ = ["before_send", "init_sentry", "tag_request"]
+
+
+def before_send(event, _hint):
+    return scrub(event)
+
+
+def init_sentry(*, dsn: str, environment: str, release: str | None = None) -> None:
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        release=release,
+        integrations=[
+            DjangoIntegration(),
+            CeleryIntegration(),
+            # Log records are structlog dicts: they stay breadcrumbs; errors are reported as exceptions.
+            LoggingIntegration(event_level=None),
+        ],
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
+        before_send=before_send,
+        before_breadcrumb=lambda crumb, _hint: scrub(crumb),
+    )
+
+
+def _request_tags(request_ref, event, _hint):
+    request = request_ref()
+    if request is None:
+        return event
+    tags = event.setdefault("tags", {})
+    tags["request_id"] = request.request_id
+    principal = getattr(request, "principal", None)
+    if principal is not None:
+        tags["tenant"] = str(principal.tenant.pk)
+    tool_action = getattr(request, "tool_action", None)
+    if tool_action:
+        tags["tool_action"] = tool_action
+    return event
+
+
+def tag_request(request) -> None:
+    """Tag whatever this request reports with its id, tenant and tool_action.
+
+    Read when an event is sent rather than now: the tenant and the action are only known once
+    authentication and the permission class have run.
+    """
+    if sentry_sdk.is_initialized():
+        sentry_sdk.get_isolation_scope().add_event_processor(partial(_request_tags, weakref.ref(request)))
