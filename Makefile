@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-services lint seed check-migrations clean-data
+.PHONY: run test test-services lint seed check-migrations clean-data bench
 
 $(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-services: $(VENV)/.installed-dev
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
 	CACHE_URL=redis://127.0.0.1:6379/15 \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Benchmarks (bench/run.py): the hub under load against its own floor; writes bench/results/<date>.md.
+bench: $(VENV)/.installed-dev
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) -m bench.run
 
 seed: $(VENV)/.installed-runtime
 	$(PY) manage.py migrate --noinput && $(PY) manage.py seed

@@ -7,6 +7,7 @@ columns, sizes and indexes of real ones, but their hash chain is not a valid one
 would flag the bench tenant, and no benchmark reads the chain.
 """
 
+import io
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
@@ -43,7 +44,7 @@ def _tenant(number: int) -> Tenant:
     slug = f"bench-{number:03d}"
     tenant = Tenant.objects.create(slug=slug, name=f"Bench {number}")
     TenantPackage.objects.create(tenant=tenant, package=Package.objects.get(key="erp-pro"))
-    call_command("seed", "--tenant", slug, verbosity=0)
+    call_command("seed", "--tenant", slug, stdout=io.StringIO())
     return tenant
 
 
@@ -82,7 +83,7 @@ def _audit(tenant: Tenant, count: int) -> None:
 
 
 def load() -> BenchData:
-    call_command("seed", verbosity=0)
+    call_command("seed", stdout=io.StringIO())
     if Tenant.objects.filter(slug="bench-000").exists():
         raise SystemExit("the bench database already holds bench data: bench/run.py starts from an empty one")
     password_hash = make_password(PASSWORD)

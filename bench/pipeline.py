@@ -1,0 +1,152 @@
+"""One webhook pipeline measurement, on the broker in CELERY_BROKER_URL (started by bench/run.py).
+
+    python -m bench.pipeline <broker name>    → one JSON line
+
+Runs in its own process because the events' drain triggers are published on this process's broker,
+which must be the worker's.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from bench.common import CORES, PROJECT, child_env, peak_rss_mib
+
+EVENTS = 1000
+LATENCY_SAMPLES = 40
+
+# After bench.common, which sets Django up.
+from django.db import transaction  # noqa: E402
+
+from audit.services import SYSTEM  # noqa: E402
+from config.management.commands.runhub import worker_command  # noqa: E402
+from outbox.services import create_subscription, emit  # noqa: E402
+from outbox.webhooks import sign  # noqa: E402
+from tenancy.models import Tenant  # noqa: E402
+
+
+class Receiver:
+    """A loopback receiver answering 200 and noting when each webhook id first arrived."""
+
+    def __init__(self):
+        arrivals = self.arrivals = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                arrivals.setdefault(self.headers.get("webhook-id"), time.time())
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(self.arrivals)} of {count} webhooks arrived in {timeout:.0f} s")
+            time.sleep(0.02)
+        return max(self.arrivals.values())
+
+
+@dataclass
+class Pipeline:
+    broker: str
+    rate: float
+    plain_rate: float
+    p50_ms: float
+    p95_ms: float
+    worker_rss_mib: float
+
+
+PLAIN_CLIENT = """
+import json, sys, threading, time, urllib.request
+url, senders, payloads = sys.argv[1], int(sys.argv[2]), json.load(sys.stdin)
+def send(chunk):
+    for body, headers in chunk:
+        request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+threads = [threading.Thread(target=send, args=(payloads[i::senders],)) for i in range(senders)]
+started = time.perf_counter()
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(len(payloads) / (time.perf_counter() - started))
+"""
+
+
+def plain_client_rate(receiver: Receiver, secret: str) -> float:
+    """The same signed payloads, posted by a bare urllib client with as many senders as the worker has."""
+    payloads = []
+    for index in range(EVENTS):
+        body = json.dumps({"type": "user.created", "data": {"userId": f"plain-{index}", "invited": False}})
+        sent_at = datetime.now(UTC)
+        payloads.append((body, {
+            "Content-Type": "application/json",
+            "webhook-id": f"plain-{index}",
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": sign([secret], message_id=f"plain-{index}", timestamp=sent_at, body=body),
+        }))
+    result = subprocess.run([sys.executable, "-c", PLAIN_CLIENT, receiver.url, str(CORES)],
+                            input=json.dumps(payloads), capture_output=True, text=True, check=True)
+    return float(result.stdout)
+
+
+def emit_one(tenant, index: int, prefix: str):
+    return emit("user.created", tenant=tenant, data={"userId": f"{prefix}-{index}", "invited": False})
+
+
+def measure(broker: str) -> Pipeline:
+    tenant = Tenant.objects.get(slug="bench-002")
+    receiver = Receiver()
+    with transaction.atomic():
+        subscription = create_subscription(tenant=tenant, url=receiver.url, event_types=["user.created"],
+                                           actor=SYSTEM)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", *worker_command(), "--concurrency", str(CORES), "--loglevel", "WARNING",
+         "--hostname", f"bench-{broker.split()[0].lower()}@%h"],
+        cwd=PROJECT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(5)  # the worker is up and consuming
+        committed = {}
+        for index in range(LATENCY_SAMPLES):
+            with transaction.atomic():
+                event = emit_one(tenant, index, "latency")
+            committed[str(event.pk)] = time.time()
+            time.sleep(0.1)
+        receiver.wait_for(LATENCY_SAMPLES, 60)
+        latencies = sorted((receiver.arrivals[event_id] - at) * 1000 for event_id, at in committed.items())
+        receiver.arrivals.clear()
+        with transaction.atomic():
+            for index in range(EVENTS):
+                emit_one(tenant, index, "burst")
+        started = time.time()
+        rate = EVENTS / (receiver.wait_for(EVENTS, 300) - started)
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+        rss = max(peak_rss_mib(int(pid)) for pid in [worker.pid, *children])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    with transaction.atomic():
+        subscription.subscription.delete()
+    plain = plain_client_rate(receiver, subscription.secret)
+    receiver.server.shutdown()
+    return Pipeline(broker, rate, plain, statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1], rss)
+
+
+if __name__ == "__main__":
+    print(json.dumps(asdict(measure(sys.argv[1]))))

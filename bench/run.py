@@ -1,0 +1,292 @@
+"""`make bench`: how fast the hub is, each figure against its own floor measured in the same run.
+
+Starts the hub with gunicorn (one worker per core) on real PostgreSQL — the machine's server when it
+answers on 127.0.0.1:5432 (database `hub_bench`, recreated), else an embedded one in .data/bench —
+loads bench/data.py, drives load with wrk from a separate process, runs the webhook pipeline with
+real Celery workers on each broker it can reach, and writes bench/results/<date>.md.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import CORES, PROJECT, REDIS_BROKER, child_env, peak_rss_mib, redis_answers
+
+CONNECTIONS = 4 * CORES
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+
+# After bench.common, which sets Django up.
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+
+from bench import data  # noqa: E402
+from config.management.commands.runhub import web_command  # noqa: E402
+from config.settings import _sqlalchemy_broker_url  # noqa: E402
+from identity.models import User  # noqa: E402
+from identity.sessions import login  # noqa: E402
+from tenancy.models import Tenant  # noqa: E402
+
+# --- The database -------------------------------------------------------------------------------
+
+
+def recreate_database() -> None:
+    """Start from an empty database every run, so the figures never depend on an earlier one."""
+    name = settings.DATABASES["default"]["NAME"]
+    connection.close()
+    with connections["default"]._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+
+
+# --- Processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Web:
+    """gunicorn as `make run` and the image start it, one worker per core."""
+
+    def __init__(self, **extra_env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *web_command(f"127.0.0.1:{self.port}", CORES)],
+            cwd=PROJECT, env=child_env(**extra_env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer /health within 60 s")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+# --- Load with wrk ------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, *, token: str = "", script: str | None = None, seconds: int = SECONDS) -> Load:
+    command = ["wrk", "-t", str(CORES), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        command += ["-s", script]
+    subprocess.run([*command[:5], "-d", "2s", *command[7:], url], capture_output=True, check=True)  # warm-up
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return Load(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=_ms(percentile["50"]),
+        p99_ms=_ms(percentile["99"]),
+        errors=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+    )
+
+
+def patch_script(user_ids: list[str]) -> str:
+    """A wrk script renaming random users of the tenant: every request really changes a row."""
+    ids = ", ".join(f'"{user_id}"' for user_id in user_ids)
+    path = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "patch.lua"
+    path.write_text(
+        f"""
+local ids = {{{ids}}}
+local counter = 0
+wrk.method = "PATCH"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  local body = '{{"name": "Bench ' .. counter .. '"}}'
+  return wrk.format(nil, "/v1/users/" .. ids[math.random(#ids)], nil, body)
+end
+"""
+    )
+    return str(path)
+
+
+# --- The webhook pipeline, one process per broker (the publisher must use the worker's broker) ---
+
+
+def pipeline(broker: str, url: str) -> dict:
+    print(f"webhook pipeline on {broker} ...", flush=True)
+    result = subprocess.run([sys.executable, "-m", "bench.pipeline", broker], cwd=PROJECT, check=True,
+                            env=child_env(CELERY_BROKER_URL=url), capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+
+def access_token(slug: str) -> str:
+    return login(tenant_slug=slug, email=data.BenchData.admin_email(slug), password=data.PASSWORD,
+                 ip="127.0.0.1").access_token
+
+
+def ratio(value: float, floor: float) -> str:
+    return f"{value / floor:.2f}×"
+
+
+def main() -> None:
+    started = time.monotonic()
+    print(f"database: {settings.DATABASES['default']['NAME']} on {settings.DATABASES['default']['HOST'] or 'socket'}")
+    recreate_database()
+    loaded = data.load()
+    print(f"loaded in {time.monotonic() - started:.0f} s: {Tenant.objects.count()} tenants, "
+          f"{User.objects.count()} users")
+    big_token, small_token = access_token(loaded.big), access_token(loaded.small)
+    user_ids = [str(pk) for pk in User.objects.filter(tenant__slug=loaded.big).values_list("pk", flat=True)[:50]]
+
+    web = Web()
+    try:
+        reads = {
+            "GET /health": wrk(f"{web.url}/health"),
+            "GET /v1/me (JWT)": wrk(f"{web.url}/v1/me", token=big_token),
+            "GET /v1/users?limit=50 (JWT)": wrk(f"{web.url}/v1/users?limit=50", token=big_token),
+            "GET /v1/me (API key)": wrk(f"{web.url}/v1/me", token=loaded.api_key),
+            "GET /v1/users?limit=50 (API key)": wrk(f"{web.url}/v1/users?limit=50", token=loaded.api_key),
+            "GET /v1/audit-logs?limit=50, 1,000 rows": wrk(f"{web.url}/v1/audit-logs?limit=50", token=small_token),
+            "GET /v1/audit-logs?limit=50, 1,000,000 rows": wrk(f"{web.url}/v1/audit-logs?limit=50",
+                                                               token=big_token),
+        }
+        script = patch_script(user_ids)
+        writes = {"with": [wrk(f"{web.url}/v1/users", token=big_token, script=script)]}
+        web_rss = max(peak_rss_mib(pid) for pid in web.worker_pids())
+    finally:
+        web.stop()
+    bare = Web(DJANGO_SETTINGS_MODULE="bench.bare_settings")
+    try:
+        writes["without"] = [wrk(f"{bare.url}/v1/users", token=big_token, script=script)]
+    finally:
+        bare.stop()
+    web = Web()
+    try:
+        writes["with"].append(wrk(f"{web.url}/v1/users", token=big_token, script=script))
+    finally:
+        web.stop()
+
+    brokers = {"PostgreSQL fallback": _sqlalchemy_broker_url(settings.DATABASES["default"])}
+    if redis_answers():
+        brokers = {"Redis": REDIS_BROKER, **brokers}
+    pipelines = [pipeline(name, url) for name, url in brokers.items()]
+
+    report = render(reads, writes, web_rss, pipelines, time.monotonic() - started)
+    results = PROJECT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    path = results / f"{datetime.now(UTC):%Y-%m-%d}.md"
+    path.write_text(report)
+    print(report)
+    print(f"written to {path.relative_to(PROJECT)} in {time.monotonic() - started:.0f} s")
+
+
+def render(reads: dict, writes: dict, web_rss: float, pipelines: list[dict], elapsed: float) -> str:
+    floor = reads["GET /health"]
+    lines = [
+        f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"{CORES} cores; gunicorn with {CORES} sync workers; wrk with {CORES} threads and {CONNECTIONS} connections, "
+        f"{SECONDS} s per figure after a 2 s warm-up; PostgreSQL database `{settings.DATABASES['default']['NAME']}`; "
+        f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}. "
+        f"Data: {Tenant.objects.count()} tenants, {User.objects.count()} users, "
+        f"{data.BIG_AUDIT:,} audit entries in one tenant. Run took {elapsed:.0f} s.",
+        "",
+        "## 1. Reads against the floor (`GET /health`: framework + one query)",
+        "",
+        "| Route | req/s | p50 ms | p99 ms | errors | vs floor | goal |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    goals = {"GET /v1/me (JWT)": 0.7, "GET /v1/users?limit=50 (JWT)": 0.5, "GET /v1/me (API key)": 0.7,
+             "GET /v1/users?limit=50 (API key)": 0.5}
+    for name, load in reads.items():
+        goal = goals.get(name)
+        verdict = "" if goal is None else f"≥ {goal}× {'✅' if load.rate / floor.rate >= goal else '❌'}"
+        lines.append(f"| {name} | {load.rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | "
+                     f"{ratio(load.rate, floor.rate)} | {verdict} |")
+    with_rate = max(load.rate for load in writes["with"])
+    without_rate = max(load.rate for load in writes["without"])
+    cost = (1 - with_rate / without_rate) * 100
+    small, big = reads["GET /v1/audit-logs?limit=50, 1,000 rows"], reads["GET /v1/audit-logs?limit=50, 1,000,000 rows"]
+    lines += [
+        "",
+        "## 2. Cost of usage counting and audit on a write route (`PATCH /v1/users/{id}`)",
+        "",
+        "| Server | req/s (best of runs) | p50 ms | errors |",
+        "|---|---:|---:|---:|",
+        f"| hub as shipped | {with_rate:.0f} | {min(load.p50_ms for load in writes['with']):.1f} | "
+        f"{sum(load.errors for load in writes['with'])} |",
+        f"| without usage middleware and audit writes (`bench/bare_settings.py`) | {without_rate:.0f} | "
+        f"{min(load.p50_ms for load in writes['without']):.1f} | {sum(load.errors for load in writes['without'])} |",
+        "",
+        f"Cost: **{cost:.1f} %** (goal ≤ 10 % {'✅' if cost <= 10 else '❌'}).",
+        "",
+        "## 3. Audit list at a million rows",
+        "",
+        f"p50 {big.p50_ms:.1f} ms at 1,000,000 rows vs {small.p50_ms:.1f} ms at 1,000: "
+        f"**{big.p50_ms / small.p50_ms:.2f}×** (goal ≤ 1.5× {'✅' if big.p50_ms / small.p50_ms <= 1.5 else '❌'}).",
+        "",
+        "## 4. Webhook pipeline (outbox → Celery → loopback receiver)",
+        "",
+        "| Broker | deliveries/s | plain client/s | ratio | commit-to-delivery p50 ms | p95 ms | goal |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in pipelines:
+        limit = 500 if result["broker"] == "Redis" else 1000
+        ok = result["rate"] / result["plain_rate"] >= 0.5 and result["p50_ms"] < limit
+        lines.append(f"| {result['broker']} | {result['rate']:.0f} | {result['plain_rate']:.0f} | "
+                     f"{ratio(result['rate'], result['plain_rate'])} | {result['p50_ms']:.0f} | {result['p95_ms']:.0f} | "
+                     f"≥ 0.5×, p50 < {limit} ms {'✅' if ok else '❌'} |")
+    worker_rss = max(result["worker_rss_mib"] for result in pipelines)
+    lines += [
+        "",
+        "## 5. Memory",
+        "",
+        f"Peak RSS of a web worker: **{web_rss:.0f} MiB** (goal ≤ 120 MiB {'✅' if web_rss <= 120 else '❌'}); "
+        f"of a Celery worker process: **{worker_rss:.0f} MiB**.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
