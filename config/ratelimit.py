@@ -24,14 +24,14 @@ class Hit:
 
 
 def _increment_atomically(key: str, window_seconds: int) -> int:
-    if isinstance(caches["default"], RedisCache):
-        if cache.add(key, 1, timeout=window_seconds):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.set(key, 1, timeout=window_seconds)
-            return 1
+    redis_cache = caches["default"]
+    if isinstance(redis_cache, RedisCache):
+        # INCR creates the counter at 1; EXPIRE NX starts the window's clock only on that first
+        # hit. One pipelined round trip per request.
+        redis_key = redis_cache.make_and_validate_key(key)
+        pipeline = redis_cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        count, _ = pipeline.incr(redis_key).expire(redis_key, window_seconds, nx=True).execute()
+        return count
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(key.encode()) - 2**31])

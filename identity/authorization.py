@@ -42,15 +42,16 @@ def effective_permissions(principal) -> frozenset[str]:
     if cached is not None:
         return cached
     tenant_key = tenant_version_key(principal.tenant.pk)
-    versions = cache.get_many([CATALOG_VERSION_KEY, tenant_key])
-    key = (
-        f"perms:{principal.tenant.pk}:{principal.type}:{principal.id}:"
-        f"{versions.get(CATALOG_VERSION_KEY, 0)}:{versions.get(tenant_key, 0)}"
-    )
-    permissions = cache.get(key)
-    if permissions is None:
+    key = f"perms:{principal.tenant.pk}:{principal.type}:{principal.id}"
+    # One round trip: the entry carries the versions it was computed under, so the current versions
+    # and the entry are read together and compared here.
+    found = cache.get_many([CATALOG_VERSION_KEY, tenant_key, key])
+    versions = (found.get(CATALOG_VERSION_KEY, 0), found.get(tenant_key, 0))
+    entry = found.get(key)
+    if entry is not None and entry[0] == versions:
+        permissions = entry[1]
+    else:
         permissions = compute_permissions(principal)
-        cache.set(key, permissions, timeout=settings.PERMISSION_CACHE_SECONDS)
+        cache.set(key, (versions, permissions), timeout=settings.PERMISSION_CACHE_SECONDS)
     principal._permissions = permissions
     return permissions
-
