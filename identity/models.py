@@ -178,6 +178,7 @@ class ApiKey(TenantScopedModel):
 
     class Meta:
         db_table = "api_key"
+        verbose_name = "API key"
         ordering = ["created_at", "id"]
         constraints = [
             unique("api_key", "tenant_id", "name"),

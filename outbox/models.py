@@ -96,6 +96,7 @@ class WebhookDelivery(TenantScopedModel):
 
     class Meta:
         db_table = "webhook_delivery"
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         constraints = [choices_check("webhook_delivery", "status", DeliveryStatus)]
         indexes = [
