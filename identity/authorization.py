@@ -1,23 +1,36 @@
 """Effective permissions: what a principal may do, as a set of tool_action keys.
 
 entitled(tenant) ∩ (union of the user's active groups' grants | the API key's scopes or profile).
-Computed with one query and cached per principal under two version counters — the tenant's
+Computed with one query and cached per principal — with the groups and packages `/v1/me` shows,
+which change under the same events — under two version counters — the tenant's
 (bumped by every service that changes grants, memberships, packages, overrides or statuses) and
 the catalog's (bumped when actions or packages change) — so a change is seen on the next request.
 Entries also expire after PERMISSION_CACHE_SECONDS, which bounds how long a package that simply
 reached its expiry date keeps counting.
 """
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
 
 from config.models import Status
 from config.permission_versions import CATALOG_VERSION_KEY, tenant_version_key
 from identity.api_keys import profile_access_levels
 from identity.models import GroupPermission
+from tenancy.models import TenantPackage
 from tenancy.selectors import entitled_actions
 
-__all__ = ["compute_permissions", "effective_permissions"]
+__all__ = ["Access", "compute_access", "compute_permissions", "effective_permissions", "principal_access"]
+
+
+@dataclass(frozen=True)
+class Access:
+    permissions: frozenset[str]
+    groups: tuple[dict, ...]  # the user's active groups: {"id", "name"}
+    packages: tuple[dict, ...]  # the tenant's packages in force: {"key", "name", "expires_at"}
 
 def compute_permissions(principal) -> frozenset[str]:
     entitled = entitled_actions(principal.tenant)
@@ -37,21 +50,45 @@ def compute_permissions(principal) -> frozenset[str]:
     return frozenset(actions.values_list("key", flat=True))
 
 
-def effective_permissions(principal) -> frozenset[str]:
-    cached = getattr(principal, "_permissions", None)
+def compute_access(principal) -> Access:
+    groups = ()
+    if principal.user is not None:
+        groups = tuple(
+            {"id": membership.group_id, "name": membership.group.name}
+            for membership in principal.user.memberships.select_related("group").filter(
+                group__status=Status.ACTIVE, group__deleted_at__isnull=True
+            ).order_by("group__name")
+        )
+    packages = tuple(
+        {"key": held.package.key, "name": held.package.name, "expires_at": held.expires_at}
+        for held in TenantPackage.objects.for_tenant(principal.tenant)
+        .filter(status=Status.ACTIVE, package__status=Status.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("package")
+        .order_by("package__key")
+    )
+    return Access(permissions=compute_permissions(principal), groups=groups, packages=packages)
+
+
+def principal_access(principal) -> Access:
+    cached = getattr(principal, "_access", None)
     if cached is not None:
         return cached
     tenant_key = tenant_version_key(principal.tenant.pk)
-    key = f"perms:{principal.tenant.pk}:{principal.type}:{principal.id}"
+    key = f"access:{principal.tenant.pk}:{principal.type}:{principal.id}"
     # One round trip: the entry carries the versions it was computed under, so the current versions
     # and the entry are read together and compared here.
     found = cache.get_many([CATALOG_VERSION_KEY, tenant_key, key])
     versions = (found.get(CATALOG_VERSION_KEY, 0), found.get(tenant_key, 0))
     entry = found.get(key)
     if entry is not None and entry[0] == versions:
-        permissions = entry[1]
+        access = entry[1]
     else:
-        permissions = compute_permissions(principal)
-        cache.set(key, (versions, permissions), timeout=settings.PERMISSION_CACHE_SECONDS)
-    principal._permissions = permissions
-    return permissions
+        access = compute_access(principal)
+        cache.set(key, (versions, access), timeout=settings.PERMISSION_CACHE_SECONDS)
+    principal._access = access
+    return access
+
+
+def effective_permissions(principal) -> frozenset[str]:
+    return principal_access(principal).permissions

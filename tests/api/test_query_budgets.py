@@ -25,7 +25,7 @@ CACHE_QUERIES = 14
 # Database queries per request in the steady state, for a user token; an API key costs the same
 # (its one lookup replaces the user's).
 BUDGETS = {
-    "/v1/me": 4,  # principal, memberships, packages, branding
+    "/v1/me": 2,  # principal, branding (groups and packages are cached with the permissions)
     "/v1/users": 2,  # principal, page
     "/v1/groups": 2,
     "/v1/api-keys": 2,
@@ -60,8 +60,32 @@ def test_queries_do_not_grow_with_the_page(api, world, route, credential):
     small_db, small_all = count(api, token, f"{path}{separator}limit=1")
     large_db, large_all = count(api, token, f"{path}{separator}limit=50")
     assert small_db == large_db and small_all == large_all
-    # A service has no group memberships to read.
-    expected = BUDGETS[route] - (1 if credential == "api_key" and route == "/v1/me" else 0)
-    assert large_db == expected
+    assert large_db == BUDGETS[route]
     if isinstance(caches["default"], DatabaseCache):
         assert large_all - large_db <= CACHE_QUERIES
+
+
+def test_me_shows_group_and_package_changes_on_the_next_request(api, world):
+    """Groups and packages ride in the cached access entry: every change that alters them must reach
+    /v1/me at once, warm cache or not."""
+    from audit.services import SYSTEM
+    from catalog.models import Package
+    from identity.onboarding import assign_package
+    from identity.services import add_member, create_group, update_group
+    from tenancy.services import unassign_package
+
+    def me():
+        body = api.get("/v1/me", token=world.admin_token).json()["data"]
+        return {group["name"] for group in body["groups"]}, {package["key"] for package in body["packages"]}
+
+    groups, packages = me()
+    assert "ADM_CLIENTE" in groups and packages == {"erp-basic"}
+    group = create_group(tenant=world.tenant, name="night-shift", actor=SYSTEM)
+    add_member(group=group, user=world.admin, actor=SYSTEM)
+    assert "night-shift" in me()[0]
+    update_group(group=group, name="day-shift", actor=SYSTEM)
+    assert "day-shift" in me()[0] and "night-shift" not in me()[0]
+    assign_package(tenant=world.tenant, package_key="gestor-pro", actor=SYSTEM)
+    assert me()[1] == {"erp-basic", "gestor-pro"}
+    unassign_package(tenant=world.tenant, package=Package.objects.get(key="erp-basic"), actor=SYSTEM)
+    assert me()[1] == {"gestor-pro"}
