@@ -6,6 +6,7 @@ from audit.services import Actor, record
 from branding.models import TenantBranding, TenantConfig
 from branding.selectors import forget_tenant_limits
 from config.api.exceptions import DuplicateResource
+from config.permission_versions import bump_tenant_version
 
 __all__ = ["replace_branding", "replace_config"]
 
@@ -32,6 +33,8 @@ def replace_branding(*, tenant, logo_url: str, primary_color: str, secondary_col
                 "domain": domain or None},
     )
     if changed:
+        # /v1/me serves the branding from the principal's cached access entry (identity/authorization.py).
+        bump_tenant_version(tenant.pk)
         record(tenant=tenant, action="branding.update", entity_type="tenant_branding", entity_id=branding.pk,
                actor=actor, metadata={"changedFields": sorted(changed)})
     return branding

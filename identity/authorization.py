@@ -1,9 +1,10 @@
 """Effective permissions: what a principal may do, as a set of tool_action keys.
 
 entitled(tenant) ∩ (union of the user's active groups' grants | the API key's scopes or profile).
-Computed with one query and cached per principal — with the groups and packages `/v1/me` shows,
-which change under the same events — under two version counters — the tenant's
-(bumped by every service that changes grants, memberships, packages, overrides or statuses) and
+Computed with one query and cached per principal — with the groups, packages and branding
+`/v1/me` shows, which change under the same events — under two version counters — the tenant's
+(bumped by every service that changes grants, memberships, group names, packages, overrides,
+statuses or branding) and
 the catalog's (bumped when actions or packages change) — so a change is seen on the next request.
 Entries also expire after PERMISSION_CACHE_SECONDS, which bounds how long a package that simply
 reached its expiry date keeps counting.
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from branding.models import TenantBranding
 from config.models import Status
 from config.permission_versions import CATALOG_VERSION_KEY, tenant_version_key
 from identity.api_keys import profile_access_levels
@@ -31,6 +33,7 @@ class Access:
     permissions: frozenset[str]
     groups: tuple[dict, ...]  # the user's active groups: {"id", "name"}
     packages: tuple[dict, ...]  # the tenant's packages in force: {"key", "name", "expires_at"}
+    branding: dict | None  # the tenant's branding, as /v1/me shows it
 
 def compute_permissions(principal) -> frozenset[str]:
     entitled = entitled_actions(principal.tenant)
@@ -67,7 +70,11 @@ def compute_access(principal) -> Access:
         .select_related("package")
         .order_by("package__key")
     )
-    return Access(permissions=compute_permissions(principal), groups=groups, packages=packages)
+    branding = (
+        TenantBranding.objects.for_tenant(principal.tenant)
+        .values("logo_url", "primary_color", "secondary_color", "domain").first()
+    )
+    return Access(permissions=compute_permissions(principal), groups=groups, packages=packages, branding=branding)
 
 
 def principal_access(principal) -> Access:

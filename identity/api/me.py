@@ -3,23 +3,10 @@
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.response import Response
 
-from branding.models import TenantBranding
 from config.api.access import AUTHENTICATED
 from config.api.views import TenantScopedAPIView
 from identity.api import serializers
 from identity.authorization import effective_permissions, principal_access
-
-
-def _branding(tenant) -> dict | None:
-    branding = TenantBranding.objects.for_tenant(tenant).first()
-    if branding is None:
-        return None
-    return {
-        "logo_url": branding.logo_url,
-        "primary_color": branding.primary_color,
-        "secondary_color": branding.secondary_color,
-        "domain": branding.domain,
-    }
 
 
 class MeView(TenantScopedAPIView):
@@ -40,7 +27,7 @@ class MeView(TenantScopedAPIView):
                 "groups": list(access.groups),
                 "permissions": sorted(access.permissions),
                 "packages": list(access.packages),
-                "branding": _branding(tenant),
+                "branding": access.branding,
             }
         )
 

@@ -25,7 +25,7 @@ CACHE_QUERIES = 14
 # Database queries per request in the steady state, for a user token; an API key costs the same
 # (its one lookup replaces the user's).
 BUDGETS = {
-    "/v1/me": 2,  # principal, branding (groups and packages are cached with the permissions)
+    "/v1/me": 1,  # principal (groups, packages and branding are cached with the permissions)
     "/v1/users": 2,  # principal, page
     "/v1/groups": 2,
     "/v1/api-keys": 2,
@@ -65,10 +65,11 @@ def test_queries_do_not_grow_with_the_page(api, world, route, credential):
         assert large_all - large_db <= CACHE_QUERIES
 
 
-def test_me_shows_group_and_package_changes_on_the_next_request(api, world):
+def test_me_shows_group_package_and_branding_changes_on_the_next_request(api, world):
     """Groups and packages ride in the cached access entry: every change that alters them must reach
     /v1/me at once, warm cache or not."""
     from audit.services import SYSTEM
+    from branding.services import replace_branding
     from catalog.models import Package
     from identity.onboarding import assign_package
     from identity.services import add_member, create_group, update_group
@@ -77,6 +78,9 @@ def test_me_shows_group_and_package_changes_on_the_next_request(api, world):
     def me():
         body = api.get("/v1/me", token=world.admin_token).json()["data"]
         return {group["name"] for group in body["groups"]}, {package["key"] for package in body["packages"]}
+
+    def branding():
+        return api.get("/v1/me", token=world.admin_token).json()["data"]["branding"]
 
     groups, packages = me()
     assert "ADM_CLIENTE" in groups and packages == {"erp-basic"}
@@ -89,3 +93,10 @@ def test_me_shows_group_and_package_changes_on_the_next_request(api, world):
     assert me()[1] == {"erp-basic", "gestor-pro"}
     unassign_package(tenant=world.tenant, package=Package.objects.get(key="erp-basic"), actor=SYSTEM)
     assert me()[1] == {"gestor-pro"}
+    assert branding() is None
+    replace_branding(tenant=world.tenant, logo_url="https://cdn.acme.com/logo.png", primary_color="#112233",
+                     secondary_color="#445566", domain=None, actor=SYSTEM)
+    assert branding()["primaryColor"] == "#112233"
+    replace_branding(tenant=world.tenant, logo_url="https://cdn.acme.com/logo.png", primary_color="#000000",
+                     secondary_color="#445566", domain=None, actor=SYSTEM)
+    assert branding()["primaryColor"] == "#000000"
