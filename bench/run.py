@@ -23,6 +23,10 @@ from bench.common import CORES, PROJECT, REDIS_BROKER, child_env, peak_rss_mib, 
 
 CONNECTIONS = 4 * CORES
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+# The web servers publish to the broker production gives them, Redis when it answers (like the
+# cache): on the PostgreSQL fallback kombu's SQLAlchemy transport adds ~20 MiB to every web worker
+# (docs/scaling.md#memory).
+WEB_BROKER = {"CELERY_BROKER_URL": REDIS_BROKER} if redis_answers() else {}
 
 # After bench.common, which sets Django up.
 from django.conf import settings  # noqa: E402
@@ -67,7 +71,8 @@ class Web:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", *web_command(f"127.0.0.1:{self.port}", CORES)],
-            cwd=PROJECT, env=child_env(**extra_env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=PROJECT, env=child_env(**WEB_BROKER, **extra_env), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -227,7 +232,8 @@ def render(reads: dict, writes: dict, web_rss: float, pipelines: list[dict], ela
         "",
         f"{CORES} cores; gunicorn with {CORES} sync workers; wrk with {CORES} threads and {CONNECTIONS} connections, "
         f"{SECONDS} s per figure after a 2 s warm-up; PostgreSQL database `{settings.DATABASES['default']['NAME']}`; "
-        f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}. "
+        f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}; "
+        f"web servers' broker {'Redis' if WEB_BROKER else 'the PostgreSQL fallback'}. "
         f"Data: {Tenant.objects.count()} tenants, {User.objects.count()} users, "
         f"{data.BIG_AUDIT:,} audit entries in one tenant. Run took {elapsed:.0f} s.",
         "",

@@ -4,19 +4,19 @@ What is sent is kept small on purpose: no request bodies, no local variables, no
 (they carry tokens), and everything left passes through the one scrubber (audit/scrubber.py).
 Exceptions the API answers with a 500 are reported by `config.api.exceptions`, because DRF handles
 them before Django's own signal (which Sentry listens to) would fire.
+
+The SDK is imported by `init_sentry` only: without SENTRY_DSN no process loads it, which keeps
+about 6 MiB out of every web and Celery worker (docs/scaling.md#memory).
 """
 
 import weakref
 from functools import partial
 
-import sentry_sdk
-from sentry_sdk.integrations.celery import CeleryIntegration
-from sentry_sdk.integrations.django import DjangoIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
-
 from audit.scrubber import scrub
 
-__all__ = ["before_send", "init_sentry", "tag_request"]
+__all__ = ["before_send", "init_sentry", "report_exception", "tag_request"]
+
+_sdk = None
 
 
 def before_send(event, _hint):
@@ -24,6 +24,13 @@ def before_send(event, _hint):
 
 
 def init_sentry(*, dsn: str, environment: str, release: str | None = None) -> None:
+    global _sdk
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    _sdk = sentry_sdk
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
@@ -69,5 +76,10 @@ def tag_request(request) -> None:
     Read when an event is sent rather than now: the tenant and the action are only known once
     authentication and the permission class have run.
     """
-    if sentry_sdk.is_initialized():
-        sentry_sdk.get_isolation_scope().add_event_processor(partial(_request_tags, weakref.ref(request)))
+    if _sdk is not None and _sdk.is_initialized():
+        _sdk.get_isolation_scope().add_event_processor(partial(_request_tags, weakref.ref(request)))
+
+
+def report_exception(exc: BaseException) -> None:
+    if _sdk is not None:
+        _sdk.capture_exception(exc)

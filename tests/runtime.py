@@ -114,7 +114,8 @@ class HttpClient:
 
 @contextmanager
 def web_server(*, workers: int = 1, log_path: Path | None = None, **extra_env):
-    """gunicorn serving the hub on a free loopback port, as the image runs it; yields an HttpClient."""
+    """gunicorn serving the hub on a free loopback port, as the image runs it; yields an HttpClient
+    whose `pid` is gunicorn's master."""
     port = free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
@@ -122,6 +123,7 @@ def web_server(*, workers: int = 1, log_path: Path | None = None, **extra_env):
         cwd=PROJECT, env=hub_env(**extra_env), stdout=log, stderr=log,
     )
     client = HttpClient(f"http://127.0.0.1:{port}")
+    client.pid = process.pid
 
     def up():
         try:

@@ -4,7 +4,6 @@ Services raise `ApiError` (or a subclass) with a stable code; DRF's own exceptio
 unexpected ones are mapped here, so no view ever builds an error body by hand.
 """
 
-import sentry_sdk
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -14,6 +13,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from config.request_context import current_request_id
+from config.sentry import report_exception
 
 __all__ = [
     "AccountSuspended",
@@ -124,7 +124,7 @@ def _error_response_for(exc) -> tuple[int, dict, dict]:
         code = "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR"
         return exc.status_code, error_body(code, "The request failed."), {}
     # Answered here, so never seen by Sentry's Django integration: reported explicitly.
-    sentry_sdk.capture_exception(exc)
+    report_exception(exc)
     if isinstance(exc, DatabaseError):
         logger.exception("database_error", error={"code": "DATABASE_ERROR"})
         return 500, error_body("DATABASE_ERROR", "A database error occurred."), {}
