@@ -14,11 +14,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 CORES = os.cpu_count() or 2
-# Redis databases of the bench: its cache and the broker of its Redis pipeline run.
+# Redis databases of the bench: its cache, the broker of its Redis pipeline run, and the broker its
+# web servers publish drain triggers to (kept apart, so that the pipeline's worker does not start
+# with a backlog of the write figure's triggers).
 REDIS_CACHE = os.environ.get("BENCH_REDIS_CACHE", "redis://127.0.0.1:6379/8")
 REDIS_BROKER = os.environ.get("BENCH_REDIS_BROKER", "redis://127.0.0.1:6379/9")
+REDIS_WEB_BROKER = os.environ.get("BENCH_REDIS_WEB_BROKER", "redis://127.0.0.1:6379/10")
 
-__all__ = ["CORES", "PROJECT", "REDIS_BROKER", "REDIS_CACHE", "child_env", "peak_rss_mib", "redis_answers"]
+__all__ = ["CORES", "PROJECT", "REDIS_BROKER", "REDIS_CACHE", "REDIS_WEB_BROKER", "child_env", "peak_rss_mib",
+           "redis_answers"]
 
 
 def _answers(port: int) -> bool:

@@ -19,14 +19,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import CORES, PROJECT, REDIS_BROKER, child_env, peak_rss_mib, redis_answers
+from bench.common import (
+    CORES,
+    PROJECT,
+    REDIS_BROKER,
+    REDIS_CACHE,
+    REDIS_WEB_BROKER,
+    child_env,
+    peak_rss_mib,
+    redis_answers,
+)
 
 CONNECTIONS = 4 * CORES
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # The web servers publish to the broker production gives them, Redis when it answers (like the
 # cache): on the PostgreSQL fallback kombu's SQLAlchemy transport adds ~20 MiB to every web worker
 # (docs/scaling.md#memory).
-WEB_BROKER = {"CELERY_BROKER_URL": REDIS_BROKER} if redis_answers() else {}
+WEB_BROKER = {"CELERY_BROKER_URL": REDIS_WEB_BROKER} if redis_answers() else {}
 
 # After bench.common, which sets Django up.
 from django.conf import settings  # noqa: E402
@@ -44,7 +53,13 @@ from tenancy.models import Tenant  # noqa: E402
 
 
 def recreate_database() -> None:
-    """Start from an empty database every run, so the figures never depend on an earlier one."""
+    """Start from an empty database (and empty Redis databases) every run, so the figures never
+    depend on an earlier one."""
+    if redis_answers():
+        import redis
+
+        for url in (REDIS_CACHE, REDIS_BROKER, REDIS_WEB_BROKER):
+            redis.Redis.from_url(url).flushdb()
     name = settings.DATABASES["default"]["NAME"]
     connection.close()
     with connections["default"]._nodb_cursor() as cursor:
