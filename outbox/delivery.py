@@ -12,14 +12,15 @@ import random
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import structlog
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from audit.services import record
@@ -28,7 +29,7 @@ from config.tracing import continue_trace
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
 
-__all__ = ["RETRY_SCHEDULES", "claim_deliveries", "deliver", "drain", "fan_out"]
+__all__ = ["RETRY_SCHEDULES", "claim_deliveries", "drain", "fan_out", "record_outcomes", "send_batch"]
 
 logger = structlog.get_logger("hub.webhooks")
 
@@ -42,6 +43,8 @@ RETRY_SCHEDULES = {
                    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)],
 }
 JITTER = 0.1
+# While delivering, how often a worker looks for new events (an empty look costs about a claim).
+FAN_OUT_INTERVAL = 0.2
 MAX_ERROR_LENGTH = 500
 
 
@@ -52,38 +55,49 @@ def fan_out(*, batch_size: int = 100) -> int:
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(status=EventStatus.PENDING, available_at__lte=now)
+            .only("tenant_id", "type", "created_at")
             .order_by("available_at")[:batch_size]
         )
         if not events:
             return 0
-        deliveries = []
-        for event in events:
-            if event.tenant_id is not None:
-                # Only subscriptions that existed when it happened: a new one does not replay history.
-                subscriptions = WebhookSubscription.objects.for_tenant(event.tenant_id).filter(
-                    status=Status.ACTIVE, event_types__contains=[event.type], created_at__lte=event.created_at
-                )
-                deliveries += [
-                    WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)
-                    for subscription in subscriptions
-                ]
-            event.status, event.attempts = EventStatus.DONE, event.attempts + 1
-        WebhookDelivery.objects.bulk_create(deliveries)
-        OutboxEvent.objects.bulk_update(events, ["status", "attempts", "updated_at"])
+        # The candidate subscriptions of the whole batch in one query, matched to each event below.
+        by_tenant = defaultdict(list)
+        for subscription in WebhookSubscription.objects.filter(
+            tenant_id__in={event.tenant_id for event in events if event.tenant_id is not None},
+            status=Status.ACTIVE, event_types__overlap=sorted({event.type for event in events}),
+        ).only("tenant_id", "event_types", "created_at"):
+            by_tenant[subscription.tenant_id].append(subscription)
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)
+            for event in events
+            for subscription in by_tenant[event.tenant_id]
+            # Only subscriptions that existed when it happened: a new one does not replay history.
+            if event.type in subscription.event_types and subscription.created_at <= event.created_at
+        )
+        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+            status=EventStatus.DONE, attempts=F("attempts") + 1, updated_at=now)
     return len(events)
 
 
+# One statement, so no transaction to open and commit: lock due rows no other worker holds, push
+# their next_attempt_at past the lease, hand them back.
+# The statuses are spelled out, not bound, so the planner matches the partial index on them.
+_CLAIM = f"""
+    UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
+        SELECT id FROM webhook_delivery
+        WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
+        ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+    RETURNING *
+"""
+
+
 def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
-    """Due deliveries, leased to this worker for the length of one attempt."""
+    """Due deliveries with their events and subscriptions, leased to this worker for the length of
+    one attempt."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    with transaction.atomic():
-        claimed = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now)
-            .order_by("next_attempt_at")[:batch_size]
-        )
-        WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in claimed]).update(next_attempt_at=now + lease)
+    lease_until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    claimed = list(WebhookDelivery.objects.raw(_CLAIM, [lease_until, now, batch_size]))
+    prefetch_related_objects(claimed, "event", "subscription")
     return claimed
 
 
@@ -168,63 +182,61 @@ def _send(url: str, body: str, headers: dict, event: OutboxEvent) -> tuple[int |
     return code, response_headers, error, int((time.monotonic() - started) * 1000)
 
 
-_DISABLED = (None, {}, "subscription disabled", 0)
-
-
-def deliver(claimed: list[WebhookDelivery], pool: ThreadPoolExecutor) -> list[str]:
-    """One attempt for each claimed delivery, all posted at once on `pool`, outside any transaction;
-    then every outcome recorded. Returns the new statuses."""
-    subscriptions = WebhookSubscription.objects.select_related("tenant").in_bulk(
-        {delivery.subscription_id for delivery in claimed})
-    events = OutboxEvent.objects.in_bulk({delivery.event_id for delivery in claimed})
-    secrets_ = {pk: signing_secrets(subscription) for pk, subscription in subscriptions.items()
-                if subscription.status == Status.ACTIVE}
-    pending = []
+def send_batch(claimed: list[WebhookDelivery], pool: ThreadPoolExecutor) -> dict[Future, WebhookDelivery]:
+    """Start one attempt per claimed delivery on `pool`; each future gives (status, response headers,
+    error, elapsed ms). A subscription's secrets are decrypted once per batch."""
+    secrets_ = {}
+    started = {}
     for delivery in claimed:
-        subscription = subscriptions.get(delivery.subscription_id)
-        if subscription is None:
-            continue  # deleted since the claim, and its deliveries with it
+        subscription, event = delivery.subscription, delivery.event
         if subscription.status != Status.ACTIVE:
-            pending.append((delivery, subscription, None))
-            continue
-        event = events[delivery.event_id]
-        request = _request(subscription, event, secrets_[subscription.pk])
-        # A copy of this context per thread: a delivery whose event stored no trace continues the
-        # current one (the task's), as it did when it was sent from this thread.
-        pending.append((delivery, subscription, pool.submit(contextvars.copy_context().run, _send, *request, event)))
-    outcomes = [(delivery, subscription, future.result() if future else _DISABLED)
-                for delivery, subscription, future in pending]
-    succeeded = [outcome for outcome in outcomes if _is_success(outcome[2][0])]
+            future = Future()
+            future.set_result((None, {}, "subscription disabled", 0))
+        else:
+            if subscription.pk not in secrets_:
+                secrets_[subscription.pk] = signing_secrets(subscription)
+            request = _request(subscription, event, secrets_[subscription.pk])
+            # A copy of this context per thread: a delivery whose event stored no trace continues
+            # the current one (the task's), as it did when it was sent from this thread.
+            future = pool.submit(contextvars.copy_context().run, _send, *request, event)
+        started[future] = delivery
+    return started
+
+
+def record_outcomes(outcomes: list[tuple[WebhookDelivery, tuple]]) -> list[str]:
+    """Record finished attempts, (delivery, result of its future) each. Returns the new statuses."""
+    succeeded = [(delivery, result) for delivery, result in outcomes if _is_success(result[0])]
     if succeeded:
         _record_successes(succeeded)
-    return [DeliveryStatus.SUCCEEDED if _is_success(result[0]) else _record_failure(delivery.pk, subscription, *result)
-            for delivery, subscription, result in outcomes]
+    return [DeliveryStatus.SUCCEEDED if _is_success(result[0]) else
+            _record_failure(delivery.pk, delivery.subscription, *result) for delivery, result in outcomes]
 
 
 def _is_success(code: int | None) -> bool:
     return code is not None and 200 <= code < 300
 
 
-def _record_successes(succeeded: list) -> None:
-    """Every success of a batch in one statement; a success ends its subscription's failing streak."""
-    now = timezone.now()
-    for delivery, _subscription, (code, _headers, _error, elapsed_ms) in succeeded:
-        delivery.status, delivery.next_attempt_at, delivery.last_error = DeliveryStatus.SUCCEEDED, None, ""
-        delivery.attempt_count = F("attempt_count") + 1
-        delivery.response_code, delivery.response_time_ms, delivery.updated_at = code, elapsed_ms, now
-    recovered = {subscription.pk for _delivery, subscription, _result in succeeded if subscription.failing_since}
+def _record_successes(succeeded: list[tuple[WebhookDelivery, tuple]]) -> None:
+    """Every success in one statement; a success ends its subscription's failing streak."""
+    recovered = {delivery.subscription_id for delivery, _result in succeeded if delivery.subscription.failing_since}
     with transaction.atomic():
-        WebhookDelivery.objects.bulk_update(
-            [delivery for delivery, _subscription, _result in succeeded],
-            ["status", "next_attempt_at", "last_error", "attempt_count", "response_code", "response_time_ms",
-             "updated_at"],
-        )
+        with connection.cursor() as cursor:
+            # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
+            cursor.execute(
+                "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
+                "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
+                "response_time_ms = outcome.elapsed_ms, updated_at = %s "
+                "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
+                "WHERE delivery.id = outcome.id",
+                [DeliveryStatus.SUCCEEDED, timezone.now(), [delivery.pk for delivery, _result in succeeded],
+                 [result[0] for _delivery, result in succeeded], [result[3] for _delivery, result in succeeded]],
+            )
         if recovered:
             WebhookSubscription.objects.filter(pk__in=recovered).update(failing_since=None)
 
 
 def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:
-    """After the batch's successes, so a success in the same batch has already ended the streak."""
+    """After the successes recorded with it, which have already ended the failing streak."""
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
@@ -249,26 +261,48 @@ def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms)
     return delivery.status
 
 
+def _finished(in_flight: dict[Future, WebhookDelivery], *, keep: int) -> list[tuple[WebhookDelivery, tuple]]:
+    """Wait until at most `keep` attempts are still in flight and at least one has finished; take
+    the finished ones out of `in_flight`."""
+    finished = []
+    while in_flight and (len(in_flight) > keep or not finished):
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        finished += [(in_flight.pop(future), future.result()) for future in done]
+    return finished
+
+
 def drain(*, time_budget_seconds: float = 50.0, on_backlog=None) -> dict:
     """Fan out and deliver until nothing is due or the budget is spent (one Celery task run).
 
-    `on_backlog` is called once, the first time a claim comes back full: more is due than this
-    process has threads for, so another worker process should join in.
+    Up to WEBHOOK_DELIVERY_CONCURRENCY requests are in flight on a thread pool. Once half of them
+    have finished, their outcomes are recorded together and as many deliveries claimed as threads
+    are free: the database is visited once per several deliveries, the pool never runs dry, and
+    every claimed delivery is sent at once, so its lease covers that one attempt. `on_backlog` is
+    called if the first claim fills the pool: another worker process should join in.
     """
     deadline = time.monotonic() + time_budget_seconds
     totals = {"events": 0, "attempts": 0}
     concurrency = settings.WEBHOOK_DELIVERY_CONCURRENCY
+    in_flight = {}
+    events, fanned_out_at = 0, -FAN_OUT_INTERVAL
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook") as pool:
-        while time.monotonic() < deadline:
-            events = fan_out()
-            # No more than the pool posts at once, so each lease has to cover a single attempt.
-            claimed = claim_deliveries(batch_size=concurrency)
+        while True:
+            spending = time.monotonic() < deadline
+            # Again at once while events keep coming, else every FAN_OUT_INTERVAL: an event committed
+            # meanwhile also queued a drain of its own, which an idle worker process takes.
+            if spending and (events or time.monotonic() - fanned_out_at >= FAN_OUT_INTERVAL):
+                events, fanned_out_at = fan_out(), time.monotonic()
+            else:
+                events = 0
+            room = concurrency - len(in_flight)
+            claimed = claim_deliveries(batch_size=room) if spending and room else []
             if on_backlog is not None and len(claimed) == concurrency:
                 on_backlog()
-                on_backlog = None
-            deliver(claimed, pool)
+            on_backlog = None
+            in_flight.update(send_batch(claimed, pool))
             totals["events"] += events
             totals["attempts"] += len(claimed)
-            if not events and not claimed:
+            if not in_flight and not events:
                 break
+            record_outcomes(_finished(in_flight, keep=concurrency // 2))
     return totals

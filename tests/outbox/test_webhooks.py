@@ -9,7 +9,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditLog
-from outbox.delivery import RETRY_SCHEDULES, claim_deliveries, deliver, drain, fan_out
+from outbox.delivery import RETRY_SCHEDULES, claim_deliveries, drain, fan_out, record_outcomes, send_batch
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from tests.outbox.receiver import Receiver
 
@@ -217,7 +217,8 @@ def test_a_batch_with_mixed_outcomes_records_each_one(api, world, settings):
         claimed = claim_deliveries(batch_size=8)
         assert len(claimed) == 4
         with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = deliver(claimed, pool)
+            started = send_batch(claimed, pool)
+            statuses = record_outcomes([(delivery, future.result()) for future, delivery in started.items()])
     assert sorted(statuses) == ["dead", "failed", "failed", "succeeded"]
     assert all(len(receiver.received) == 1 for receiver in receivers.values())
     by_name = {name: WebhookDelivery.objects.get(subscription_id=pk) for name, pk in ids.items()}
