@@ -80,8 +80,8 @@ def fan_out(*, batch_size: int = 100) -> int:
 
 
 # One statement, so no transaction to open and commit: lock due rows no other worker holds, push
-# their next_attempt_at past the lease, hand them back.
-# The statuses are spelled out, not bound, so the planner matches the partial index on them.
+# their next_attempt_at past the lease, hand them back. The statuses are spelled out, not bound,
+# so the planner can match the partial index on them.
 _CLAIM = f"""
     UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
         SELECT id FROM webhook_delivery
