@@ -23,6 +23,7 @@ EVENTS = 1000
 LATENCY_SAMPLES = 40
 
 # After bench.common, which sets Django up.
+from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from audit.services import SYSTEM  # noqa: E402
@@ -30,6 +31,14 @@ from config.management.commands.runhub import worker_command  # noqa: E402
 from outbox.services import create_subscription, emit  # noqa: E402
 from outbox.webhooks import sign  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
+
+SENDERS = CORES * settings.WEBHOOK_DELIVERY_CONCURRENCY
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 drops connections from more concurrent senders than that
+    # (the client then waits a second to retry): a real receiver's backlog is in the hundreds.
+    request_queue_size = 128
 
 
 class Receiver:
@@ -49,7 +58,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -89,7 +98,8 @@ print(len(payloads) / (time.perf_counter() - started))
 
 
 def plain_client_rate(receiver: Receiver, secret: str) -> float:
-    """The same signed payloads, posted by a bare urllib client with as many senders as the worker has."""
+    """The same signed payloads, posted by a bare urllib client with as many senders as the pipeline
+    has requests in flight: worker processes × WEBHOOK_DELIVERY_CONCURRENCY threads."""
     payloads = []
     for index in range(EVENTS):
         body = json.dumps({"type": "user.created", "data": {"userId": f"plain-{index}", "invited": False}})
@@ -100,13 +110,21 @@ def plain_client_rate(receiver: Receiver, secret: str) -> float:
             "webhook-timestamp": str(int(sent_at.timestamp())),
             "webhook-signature": sign([secret], message_id=f"plain-{index}", timestamp=sent_at, body=body),
         }))
-    result = subprocess.run([sys.executable, "-c", PLAIN_CLIENT, receiver.url, str(CORES)],
+    result = subprocess.run([sys.executable, "-c", PLAIN_CLIENT, receiver.url, str(SENDERS)],
                             input=json.dumps(payloads), capture_output=True, text=True, check=True)
     return float(result.stdout)
 
 
 def emit_one(tenant, index: int, prefix: str):
     return emit("user.created", tenant=tenant, data={"userId": f"{prefix}-{index}", "invited": False})
+
+
+def commit_time() -> list[float]:
+    """Filled with the time of the current transaction's commit. Registered before the events, so
+    it runs first: the drain trigger's publish, which follows, counts in commit-to-delivery."""
+    at = []
+    transaction.on_commit(lambda: at.append(time.time()))
+    return at
 
 
 def measure(broker: str) -> Pipeline:
@@ -121,21 +139,25 @@ def measure(broker: str) -> Pipeline:
         cwd=PROJECT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(5)  # the worker is up and consuming
+        with transaction.atomic():
+            emit_one(tenant, 0, "warm-up")
+        receiver.wait_for(1, 60)  # the worker is up and consuming
+        receiver.arrivals.clear()
         committed = {}
         for index in range(LATENCY_SAMPLES):
             with transaction.atomic():
+                committed_at = commit_time()
                 event = emit_one(tenant, index, "latency")
-            committed[str(event.pk)] = time.time()
+            committed[str(event.pk)] = committed_at[0]
             time.sleep(0.1)
         receiver.wait_for(LATENCY_SAMPLES, 60)
         latencies = sorted((receiver.arrivals[event_id] - at) * 1000 for event_id, at in committed.items())
         receiver.arrivals.clear()
         with transaction.atomic():
+            started = commit_time()
             for index in range(EVENTS):
                 emit_one(tenant, index, "burst")
-        started = time.time()
-        rate = EVENTS / (receiver.wait_for(EVENTS, 300) - started)
+        rate = EVENTS / (receiver.wait_for(EVENTS, 300) - started[0])
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
         rss = max(peak_rss_mib(int(pid)) for pid in [worker.pid, *children])
     finally:

@@ -265,6 +265,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
 # How long a claimed delivery stays reserved for the worker that claimed it (it retries elsewhere
 # after this if that worker died mid-request).
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=WEBHOOK_TIMEOUT_SECONDS + 30)
+# How many webhooks one worker process has in flight (threads: the requests wait on the network).
+WEBHOOK_DELIVERY_CONCURRENCY = env.int("WEBHOOK_DELIVERY_CONCURRENCY", default=32)
 WEBHOOK_SECRET_GRACE = timedelta(hours=env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24))
 # How many days a subscription may fail every attempt before it is disabled.
 WEBHOOK_DISABLE_AFTER = timedelta(days=env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5))

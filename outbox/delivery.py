@@ -7,16 +7,20 @@ sent; a worker that dies mid-request simply lets the lease lapse and another wor
 (at-least-once: receivers dedupe by `webhook-id`, the event id).
 """
 
+import contextvars
 import random
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from audit.services import record
@@ -25,7 +29,7 @@ from config.tracing import continue_trace
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
 
-__all__ = ["RETRY_SCHEDULES", "attempt_delivery", "claim_deliveries", "drain", "fan_out"]
+__all__ = ["RETRY_SCHEDULES", "claim_deliveries", "drain", "fan_out", "record_outcomes", "send_batch"]
 
 logger = structlog.get_logger("hub.webhooks")
 
@@ -39,6 +43,8 @@ RETRY_SCHEDULES = {
                    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)],
 }
 JITTER = 0.1
+# While delivering, how often a worker looks for new events (an empty look costs about a claim).
+FAN_OUT_INTERVAL = 0.2
 MAX_ERROR_LENGTH = 500
 
 
@@ -49,38 +55,49 @@ def fan_out(*, batch_size: int = 100) -> int:
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(status=EventStatus.PENDING, available_at__lte=now)
+            .only("tenant_id", "type", "created_at")
             .order_by("available_at")[:batch_size]
         )
         if not events:
             return 0
-        deliveries = []
-        for event in events:
-            if event.tenant_id is not None:
-                # Only subscriptions that existed when it happened: a new one does not replay history.
-                subscriptions = WebhookSubscription.objects.for_tenant(event.tenant_id).filter(
-                    status=Status.ACTIVE, event_types__contains=[event.type], created_at__lte=event.created_at
-                )
-                deliveries += [
-                    WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)
-                    for subscription in subscriptions
-                ]
-            event.status, event.attempts = EventStatus.DONE, event.attempts + 1
-        WebhookDelivery.objects.bulk_create(deliveries)
-        OutboxEvent.objects.bulk_update(events, ["status", "attempts", "updated_at"])
+        # The candidate subscriptions of the whole batch in one query, matched to each event below.
+        by_tenant = defaultdict(list)
+        for subscription in WebhookSubscription.objects.filter(
+            tenant_id__in={event.tenant_id for event in events if event.tenant_id is not None},
+            status=Status.ACTIVE, event_types__overlap=sorted({event.type for event in events}),
+        ).only("tenant_id", "event_types", "created_at"):
+            by_tenant[subscription.tenant_id].append(subscription)
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)
+            for event in events
+            for subscription in by_tenant[event.tenant_id]
+            # Only subscriptions that existed when it happened: a new one does not replay history.
+            if event.type in subscription.event_types and subscription.created_at <= event.created_at
+        )
+        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+            status=EventStatus.DONE, attempts=F("attempts") + 1, updated_at=now)
     return len(events)
 
 
-def claim_deliveries(*, batch_size: int = 20) -> list[WebhookDelivery]:
-    """Due deliveries, leased to this worker for the length of one attempt."""
+# One statement, so no transaction to open and commit: lock due rows no other worker holds, push
+# their next_attempt_at past the lease, hand them back. The statuses are spelled out, not bound,
+# so the planner can match the partial index on them.
+_CLAIM = f"""
+    UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
+        SELECT id FROM webhook_delivery
+        WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
+        ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+    RETURNING *
+"""
+
+
+def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
+    """Due deliveries with their events and subscriptions, leased to this worker for the length of
+    one attempt."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    with transaction.atomic():
-        claimed = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__lte=now)
-            .order_by("next_attempt_at")[:batch_size]
-        )
-        WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in claimed]).update(next_attempt_at=now + lease)
+    lease_until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    claimed = list(WebhookDelivery.objects.raw(_CLAIM, [lease_until, now, batch_size]))
+    prefetch_related_objects(claimed, "event", "subscription")
     return claimed
 
 
@@ -136,76 +153,156 @@ def _disable(subscription: WebhookSubscription, reason: str) -> None:
     logger.warning("webhook_subscription_disabled", subscriptionId=str(subscription.pk), reason=reason)
 
 
-def attempt_delivery(delivery: WebhookDelivery) -> str:
-    """One attempt, outside any transaction; then its outcome recorded. Returns the new status."""
-    subscription = WebhookSubscription.objects.select_related("tenant").get(pk=delivery.subscription_id)
-    if subscription.status != Status.ACTIVE:
-        code, headers, error, elapsed_ms = None, {}, "subscription disabled", 0
-    else:
-        event = OutboxEvent.objects.get(pk=delivery.event_id)
-        body = event_body(event)
-        sent_at = timezone.now()
-        message_id = str(event.pk)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Aza8-Hub-Webhooks/1",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(sent_at.timestamp())),
-            "webhook-signature": sign(signing_secrets(subscription), message_id=message_id, timestamp=sent_at, body=body),
-        }
-        started = time.monotonic()
-        span_attributes = {"messaging.message.id": message_id, "webhook.event_type": event.type}
-        with continue_trace("webhook.deliver", event.payload.get("traceparent"), span_attributes) as trace_headers:
-            try:
-                resolve_public_address(subscription.url)
-                code, headers, error = _post(subscription.url, body, {**headers, **trace_headers})
-            except UnsafeWebhookUrl as unsafe:
-                code, headers, error = None, {}, str(unsafe)
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-    return _record_outcome(delivery.pk, subscription, code, headers, error, elapsed_ms)
+def _request(subscription: WebhookSubscription, event: OutboxEvent, secrets_: list[str]) -> tuple[str, str, dict]:
+    """(url, body, headers) of one signed attempt."""
+    body = event_body(event)
+    sent_at = timezone.now()
+    message_id = str(event.pk)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Aza8-Hub-Webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": sign(secrets_, message_id=message_id, timestamp=sent_at, body=body),
+    }
+    return subscription.url, body, headers
 
 
-def _record_outcome(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:
+def _send(url: str, body: str, headers: dict, event: OutboxEvent) -> tuple[int | None, dict, str, int]:
+    """(status, response headers, error, elapsed ms) of one attempt. Runs in a pool thread, so it
+    touches no database: a thread would open a connection of its own."""
+    started = time.monotonic()
+    span_attributes = {"messaging.message.id": str(event.pk), "webhook.event_type": event.type}
+    with continue_trace("webhook.deliver", event.payload.get("traceparent"), span_attributes) as trace_headers:
+        try:
+            resolve_public_address(url)
+            code, response_headers, error = _post(url, body, {**headers, **trace_headers})
+        except UnsafeWebhookUrl as unsafe:
+            code, response_headers, error = None, {}, str(unsafe)
+    return code, response_headers, error, int((time.monotonic() - started) * 1000)
+
+
+def send_batch(claimed: list[WebhookDelivery], pool: ThreadPoolExecutor) -> dict[Future, WebhookDelivery]:
+    """Start one attempt per claimed delivery on `pool`; each future gives (status, response headers,
+    error, elapsed ms). A subscription's secrets are decrypted once per batch."""
+    secrets_ = {}
+    started = {}
+    for delivery in claimed:
+        subscription, event = delivery.subscription, delivery.event
+        if subscription.status != Status.ACTIVE:
+            future = Future()
+            future.set_result((None, {}, "subscription disabled", 0))
+        else:
+            if subscription.pk not in secrets_:
+                secrets_[subscription.pk] = signing_secrets(subscription)
+            request = _request(subscription, event, secrets_[subscription.pk])
+            # A copy of this context per thread: a delivery whose event stored no trace continues
+            # the current one (the task's), as it did when it was sent from this thread.
+            future = pool.submit(contextvars.copy_context().run, _send, *request, event)
+        started[future] = delivery
+    return started
+
+
+def record_outcomes(outcomes: list[tuple[WebhookDelivery, tuple]]) -> list[str]:
+    """Record finished attempts, (delivery, result of its future) each. Returns the new statuses."""
+    succeeded = [(delivery, result) for delivery, result in outcomes if _is_success(result[0])]
+    if succeeded:
+        _record_successes(succeeded)
+    return [DeliveryStatus.SUCCEEDED if _is_success(result[0]) else
+            _record_failure(delivery.pk, delivery.subscription, *result) for delivery, result in outcomes]
+
+
+def _is_success(code: int | None) -> bool:
+    return code is not None and 200 <= code < 300
+
+
+def _record_successes(succeeded: list[tuple[WebhookDelivery, tuple]]) -> None:
+    """Every success in one statement; a success ends its subscription's failing streak."""
+    recovered = {delivery.subscription_id for delivery, _result in succeeded if delivery.subscription.failing_since}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
+            cursor.execute(
+                "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
+                "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
+                "response_time_ms = outcome.elapsed_ms, updated_at = %s "
+                "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
+                "WHERE delivery.id = outcome.id",
+                [DeliveryStatus.SUCCEEDED, timezone.now(), [delivery.pk for delivery, _result in succeeded],
+                 [result[0] for _delivery, result in succeeded], [result[3] for _delivery, result in succeeded]],
+            )
+        if recovered:
+            WebhookSubscription.objects.filter(pk__in=recovered).update(failing_since=None)
+
+
+def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:
+    """After the successes recorded with it, which have already ended the failing streak."""
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         delivery.attempt_count += 1
         delivery.response_code, delivery.response_time_ms = code, elapsed_ms
-        if code is not None and 200 <= code < 300:
-            delivery.status, delivery.next_attempt_at, delivery.last_error = DeliveryStatus.SUCCEEDED, None, ""
-            if subscription.failing_since:
-                WebhookSubscription.objects.filter(pk=subscription.pk).update(failing_since=None)
+        delivery.last_error = (error or (f"HTTP {code}" if code else "no response"))[:MAX_ERROR_LENGTH]
+        delay = None if subscription.status != Status.ACTIVE or code == 410 else _next_delay(
+            delivery.attempt_count, headers, code)
+        if delay is None:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
         else:
-            delivery.last_error = (error or (f"HTTP {code}" if code else "no response"))[:MAX_ERROR_LENGTH]
-            delay = None if subscription.status != Status.ACTIVE or code == 410 else _next_delay(
-                delivery.attempt_count, headers, code)
-            if delay is None:
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-            else:
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, now + delay
-            fresh = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
-            if code == 410 and fresh.status == Status.ACTIVE:
-                _disable(fresh, "The receiver answered 410 Gone.")
-            elif fresh.status == Status.ACTIVE:
-                if fresh.failing_since is None:
-                    WebhookSubscription.objects.filter(pk=fresh.pk).update(failing_since=now)
-                elif now - fresh.failing_since >= settings.WEBHOOK_DISABLE_AFTER:
-                    _disable(fresh, f"Every attempt failed since {fresh.failing_since.isoformat()}.")
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, now + delay
+        fresh = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        if code == 410 and fresh.status == Status.ACTIVE:
+            _disable(fresh, "The receiver answered 410 Gone.")
+        elif fresh.status == Status.ACTIVE:
+            if fresh.failing_since is None:
+                WebhookSubscription.objects.filter(pk=fresh.pk).update(failing_since=now)
+            elif now - fresh.failing_since >= settings.WEBHOOK_DISABLE_AFTER:
+                _disable(fresh, f"Every attempt failed since {fresh.failing_since.isoformat()}.")
         delivery.save()
     return delivery.status
 
 
-def drain(*, time_budget_seconds: float = 50.0) -> dict:
-    """Fan out and deliver until nothing is due or the budget is spent (one Celery task run)."""
+def _finished(in_flight: dict[Future, WebhookDelivery], *, keep: int) -> list[tuple[WebhookDelivery, tuple]]:
+    """Wait until at most `keep` attempts are still in flight and at least one has finished; take
+    the finished ones out of `in_flight`."""
+    finished = []
+    while in_flight and (len(in_flight) > keep or not finished):
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        finished += [(in_flight.pop(future), future.result()) for future in done]
+    return finished
+
+
+def drain(*, time_budget_seconds: float = 50.0, on_backlog=None) -> dict:
+    """Fan out and deliver until nothing is due or the budget is spent (one Celery task run).
+
+    Up to WEBHOOK_DELIVERY_CONCURRENCY requests are in flight on a thread pool. Once half of them
+    have finished, their outcomes are recorded together and as many deliveries claimed as threads
+    are free: the database is visited once per several deliveries, the pool never runs dry, and
+    every claimed delivery is sent at once, so its lease covers that one attempt. `on_backlog` is
+    called if the first claim fills the pool: another worker process should join in.
+    """
     deadline = time.monotonic() + time_budget_seconds
     totals = {"events": 0, "attempts": 0}
-    while time.monotonic() < deadline:
-        events = fan_out()
-        claimed = claim_deliveries()
-        for delivery in claimed:
-            attempt_delivery(delivery)
-        totals["events"] += events
-        totals["attempts"] += len(claimed)
-        if not events and not claimed:
-            break
+    concurrency = settings.WEBHOOK_DELIVERY_CONCURRENCY
+    in_flight = {}
+    events, fanned_out_at = 0, -FAN_OUT_INTERVAL
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook") as pool:
+        while True:
+            spending = time.monotonic() < deadline
+            # Again at once while events keep coming, else every FAN_OUT_INTERVAL: an event committed
+            # meanwhile also queued a drain of its own, which an idle worker process takes.
+            if spending and (events or time.monotonic() - fanned_out_at >= FAN_OUT_INTERVAL):
+                events, fanned_out_at = fan_out(), time.monotonic()
+            else:
+                events = 0
+            room = concurrency - len(in_flight)
+            claimed = claim_deliveries(batch_size=room) if spending and room else []
+            if on_backlog is not None and len(claimed) == concurrency:
+                on_backlog()
+            on_backlog = None
+            in_flight.update(send_batch(claimed, pool))
+            totals["events"] += events
+            totals["attempts"] += len(claimed)
+            if not in_flight and not events:
+                break
+            record_outcomes(_finished(in_flight, keep=concurrency // 2))
     return totals

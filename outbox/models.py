@@ -100,6 +100,13 @@ class WebhookDelivery(TenantScopedModel):
         ordering = ["-created_at", "-id"]
         constraints = [choices_check("webhook_delivery", "status", DeliveryStatus)]
         indexes = [
+            # Workers claim due deliveries across tenants; like the outbox's, a partial index keeps
+            # that query off the history of delivered ones.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]),
+                name=constraint_name("idx", "webhook_delivery", ["next_attempt_at", "due"]),
+            ),
             index("webhook_delivery", "tenant_id", "subscription_id", "created_at"),
             index("webhook_delivery", "tenant_id", "event_id"),
             index("webhook_delivery", "tenant_id", "status", "next_attempt_at"),

@@ -27,6 +27,7 @@ __all__ = [
     "requeue_across_tenants",
     "requeue_events",
     "rotate_secret",
+    "trigger_drain",
     "update_subscription",
 ]
 
@@ -53,11 +54,23 @@ def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
         # Its deliveries continue this trace (outbox/delivery.py), whichever worker sends them.
         payload["traceparent"] = traceparent
     event = OutboxEvent.objects.create(tenant=tenant, type=event_type, payload=payload)
-    transaction.on_commit(_trigger_drain)
+    _drain_after_commit()
     return event
 
 
-def _trigger_drain() -> None:
+def _drain_after_commit() -> None:
+    """One drain per transaction however many events it writes: one task drains them all, and a
+    1,000-event transaction must not publish 1,000 messages before its request can answer.
+
+    Safe with savepoints: Django drops a callback together with the savepoint it was registered in,
+    and any savepoint that can still roll it back also rolls back the event being written now.
+    """
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is trigger_drain for _, callback, _ in pending):
+        transaction.on_commit(trigger_drain)
+
+
+def trigger_drain() -> None:
     """Low latency: a worker starts draining as soon as the event is committed. If the broker is
     unreachable the event waits for the beat sweep; the request that wrote it must not fail."""
     from outbox.tasks import drain_outbox
@@ -148,7 +161,7 @@ def requeue(*, deliveries, actor: Actor, tenant) -> int:
     if count:
         record(tenant=tenant, action="webhooks.update", entity_type="webhook_delivery", actor=actor,
                metadata={"requeued": count})
-        transaction.on_commit(_trigger_drain)
+        _drain_after_commit()
     return count
 
 
@@ -175,5 +188,5 @@ def requeue_events(*, events, actor: Actor, platform_tenant) -> int:
     if revived:
         record(tenant=platform_tenant, action="outbox.events.requeue", entity_type="outbox_event", actor=actor,
                metadata={"events": revived})
-        transaction.on_commit(_trigger_drain)
+        _drain_after_commit()
     return revived + requeue_across_tenants(deliveries=WebhookDelivery.objects.filter(event_id__in=event_ids), actor=actor)

@@ -8,7 +8,9 @@ from django.apps import apps
 from django.conf import settings
 from django_migration_linter import MigrationLinter
 
-pytestmark = pytest.mark.django_db
+# Outside a test transaction: sqlmigrate refuses to render a migration with `atomic = False`
+# (AddIndexConcurrently, the expand step docs/operations.md asks for) inside one.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # Shipped before the rule, reviewed then; never add to this list — write an expand/contract pair.
 BASELINE = ["0002_webhook_secret_encryption", "0004_audit_chain_required"]

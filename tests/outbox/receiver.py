@@ -10,8 +10,9 @@ __all__ = ["Receiver"]
 
 
 class Receiver:
-    def __init__(self, answers=None):
-        """`answers`: (status, headers) per request in order; then 200 for ever after."""
+    def __init__(self, answers=None, before_answer=None):
+        """`answers`: (status, headers) per request in order; then 200 for ever after.
+        `before_answer()` runs in the request's thread first; if it raises, no answer is sent."""
         self.answers = list(answers or [])
         self.received = []
         receiver = self
@@ -22,6 +23,8 @@ class Receiver:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 receiver.received.append({"headers": headers, "body": raw.decode(errors="replace"), "raw": raw,
                                           "path": self.path, "at": time.time()})
+                if before_answer is not None:
+                    before_answer()
                 status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
                 self.send_response(status)
                 for name, value in headers.items():

@@ -1,4 +1,7 @@
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -6,7 +9,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditLog
-from outbox.delivery import RETRY_SCHEDULES, drain
+from outbox.delivery import RETRY_SCHEDULES, claim_deliveries, drain, fan_out, record_outcomes, send_batch
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from tests.outbox.receiver import Receiver
 
@@ -200,3 +203,57 @@ def test_staff_requeue_dead_deliveries_from_the_admin(api, world, client):
     assert delivery.status == "succeeded" and len(receiver.received) == 2
     entry = AuditLog.objects.filter(tenant=world.tenant, action="webhooks.update").latest("sequence")
     assert entry.actor_type == "staff" and entry.metadata["requeued"] == 1
+
+
+def test_a_batch_with_mixed_outcomes_records_each_one(api, world, settings):
+    settings.WEBHOOK_DELIVERY_CONCURRENCY = 8
+    answers = {"ok": [(200, {})], "error": [(500, {})], "gone": [(410, {})], "busy": [(429, {"Retry-After": "3600"})]}
+    with ExitStack() as stack:
+        receivers = {name: stack.enter_context(Receiver(answers=scripted)) for name, scripted in answers.items()}
+        ids = {name: subscribe(api, world, receiver.url)["id"] for name, receiver in receivers.items()}
+        WebhookSubscription.objects.filter(pk=ids["ok"]).update(failing_since=timezone.now() - timedelta(days=1))
+        api.post("/v1/users", {"email": "mixed@acme.com"}, token=world.admin_token)
+        fan_out()
+        claimed = claim_deliveries(batch_size=8)
+        assert len(claimed) == 4
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            started = send_batch(claimed, pool)
+            statuses = record_outcomes([(delivery, future.result()) for future, delivery in started.items()])
+    assert sorted(statuses) == ["dead", "failed", "failed", "succeeded"]
+    assert all(len(receiver.received) == 1 for receiver in receivers.values())
+    by_name = {name: WebhookDelivery.objects.get(subscription_id=pk) for name, pk in ids.items()}
+    assert all(delivery.attempt_count == 1 for delivery in by_name.values())
+    ok, error, gone, busy = (by_name[name] for name in ("ok", "error", "gone", "busy"))
+    assert (ok.status, ok.response_code, ok.next_attempt_at, ok.last_error) == ("succeeded", 200, None, "")
+    assert (error.status, error.response_code, error.last_error) == ("failed", 500, "HTTP 500")
+    assert timedelta(seconds=50) < error.next_attempt_at - timezone.now() <= timedelta(seconds=66)
+    assert (gone.status, gone.response_code, gone.next_attempt_at) == ("dead", 410, None)
+    assert busy.status == "failed" and busy.next_attempt_at - timezone.now() > timedelta(minutes=59)
+    subscriptions = {name: WebhookSubscription.objects.get(pk=pk) for name, pk in ids.items()}
+    assert subscriptions["ok"].failing_since is None  # a success ends the streak
+    assert subscriptions["error"].failing_since is not None
+    assert subscriptions["gone"].status == "suspended" and subscriptions["ok"].status == "active"
+
+
+def test_a_worker_posts_its_batch_concurrently(api, world, settings):
+    settings.WEBHOOK_DELIVERY_CONCURRENCY = 4
+    # Each request is answered only once all four are in flight: sent one at a time, none would be.
+    in_flight = threading.Barrier(4, timeout=5)
+    with ExitStack() as stack:
+        receivers = [stack.enter_context(Receiver(before_answer=in_flight.wait)) for _ in range(4)]
+        for receiver in receivers:
+            subscribe(api, world, receiver.url)
+        api.post("/v1/users", {"email": "together@acme.com"}, token=world.admin_token)
+        assert drain()["attempts"] == 4
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["succeeded"] * 4
+
+
+def test_a_full_claim_asks_once_for_another_worker(api, world, settings):
+    settings.WEBHOOK_DELIVERY_CONCURRENCY = 2
+    asked = []
+    with Receiver() as receiver:
+        subscribe(api, world, receiver.url)
+        for index in range(5):
+            api.post("/v1/users", {"email": f"backlog-{index}@acme.com"}, token=world.admin_token)
+        drain(on_backlog=lambda: asked.append(True))
+    assert len(receiver.received) == 5 and asked == [True]
