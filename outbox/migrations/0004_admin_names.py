@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbox', '0002_webhook_secret_encryption'),
+        ('outbox', '0003_webhook_delivery_due_index'),
     ]
 
     operations = [
