@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from bench.common import CORES, PROJECT, child_env, peak_rss_mib
@@ -31,14 +31,9 @@ from config.management.commands.runhub import worker_command  # noqa: E402
 from outbox.services import create_subscription, emit  # noqa: E402
 from outbox.webhooks import sign  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
+from tests.outbox.receiver import Server  # noqa: E402
 
 SENDERS = CORES * settings.WEBHOOK_DELIVERY_CONCURRENCY
-
-
-class _Server(ThreadingHTTPServer):
-    # socketserver's listen backlog of 5 drops connections from more concurrent senders than that
-    # (the client then waits a second to retry): a real receiver's backlog is in the hundreds.
-    request_queue_size = 128
 
 
 class Receiver:
@@ -58,7 +53,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

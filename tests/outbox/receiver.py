@@ -6,7 +6,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["Receiver"]
+__all__ = ["Receiver", "Server"]
+
+
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: more concurrent senders than that (a worker posts
+    # up to WEBHOOK_DELIVERY_CONCURRENCY at once) get their connections reset. Real servers queue
+    # hundreds.
+    request_queue_size = 128
 
 
 class Receiver:
@@ -35,7 +42,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.url = f"{self.base}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
