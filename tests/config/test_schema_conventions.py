@@ -8,9 +8,11 @@ from tenancy.models import TenantScopedModel
 
 DOMAIN_APPS = ["catalog", "tenancy", "identity", "audit", "outbox", "branding", "usage", "integrations"]
 
-# Credential and domain lookups happen before any tenant is known, so these unique indexes cannot
-# start with tenant_id (docs/decisions.md, "Indexes that do not start with tenant_id").
-GLOBAL_LOOKUP_INDEXES = {"uq_api_key_prefix", "uq_refresh_token_jti", "uq_invitation_token_hash", "uq_tenant_branding_domain"}
+# Credential and domain lookups happen before any tenant is known, and the delivery workers claim
+# due rows across every tenant, so these indexes cannot start with tenant_id (docs/decisions.md,
+# "Indexes that do not start with tenant_id").
+GLOBAL_LOOKUP_INDEXES = {"uq_api_key_prefix", "uq_refresh_token_jti", "uq_invitation_token_hash", "uq_tenant_branding_domain",
+                         "idx_webhook_delivery_next_attempt_at_due"}
 
 
 def domain_models():
