@@ -21,7 +21,7 @@ REDIS_CACHE = os.environ.get("BENCH_REDIS_CACHE", "redis://127.0.0.1:6379/8")
 REDIS_BROKER = os.environ.get("BENCH_REDIS_BROKER", "redis://127.0.0.1:6379/9")
 REDIS_WEB_BROKER = os.environ.get("BENCH_REDIS_WEB_BROKER", "redis://127.0.0.1:6379/10")
 
-__all__ = ["CORES", "PROJECT", "REDIS_BROKER", "REDIS_CACHE", "REDIS_WEB_BROKER", "child_env", "peak_rss_mib",
+__all__ = ["CORES", "PROJECT", "REDIS_BROKER", "REDIS_CACHE", "REDIS_WEB_BROKER", "child_env", "child_pids", "peak_rss_mib",
            "redis_answers"]
 
 
@@ -70,6 +70,10 @@ def child_env(**extra) -> dict:
     from tests.runtime import database_url
 
     return {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "USAGE_FLUSH_SECONDS": "5", **extra}
+
+
+def child_pids(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -79,7 +79,6 @@ def _audit(tenant: Tenant, count: int) -> None:
             """,
             {"tenant": tenant.pk, "count": count},
         )
-        cursor.execute("ANALYZE audit_log")
 
 
 def load() -> BenchData:

@@ -10,14 +10,11 @@ import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
-from bench.common import CORES, PROJECT, child_env, peak_rss_mib
+from bench.common import CORES, PROJECT, child_env, child_pids, peak_rss_mib
 
 EVENTS = 1000
 LATENCY_SAMPLES = 40
@@ -31,39 +28,26 @@ from config.management.commands.runhub import worker_command  # noqa: E402
 from outbox.services import create_subscription, emit  # noqa: E402
 from outbox.webhooks import sign  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
-from tests.outbox.receiver import Server  # noqa: E402
+from tests.outbox.receiver import Receiver  # noqa: E402
 
 SENDERS = CORES * settings.WEBHOOK_DELIVERY_CONCURRENCY
 
 
-class Receiver:
-    """A loopback receiver answering 200 and noting when each webhook id first arrived."""
+def first_arrivals(receiver: Receiver) -> dict[str, float]:
+    """When each webhook id first arrived (a retry or a duplicate arrives again, later)."""
+    arrivals = {}
+    for hit in list(receiver.received):
+        arrivals.setdefault(hit["headers"].get("webhook-id"), hit["at"])
+    return arrivals
 
-    def __init__(self):
-        arrivals = self.arrivals = {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                arrivals.setdefault(self.headers.get("webhook-id"), time.time())
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, count: int, timeout: float) -> float:
-        deadline = time.monotonic() + timeout
-        while len(self.arrivals) < count:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(self.arrivals)} of {count} webhooks arrived in {timeout:.0f} s")
-            time.sleep(0.02)
-        return max(self.arrivals.values())
+def wait_for_arrivals(receiver: Receiver, count: int, timeout: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while len(arrivals := first_arrivals(receiver)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(arrivals)} of {count} webhooks arrived in {timeout:.0f} s")
+        time.sleep(0.02)
+    return arrivals
 
 
 @dataclass
@@ -124,44 +108,42 @@ def commit_time() -> list[float]:
 
 def measure(broker: str) -> Pipeline:
     tenant = Tenant.objects.get(slug="bench-002")
-    receiver = Receiver()
-    with transaction.atomic():
-        subscription = create_subscription(tenant=tenant, url=receiver.url, event_types=["user.created"],
-                                           actor=SYSTEM)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", *worker_command(), "--concurrency", str(CORES), "--loglevel", "WARNING",
-         "--hostname", f"bench-{broker.split()[0].lower()}@%h"],
-        cwd=PROJECT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
+    with Receiver() as receiver:
         with transaction.atomic():
-            emit_one(tenant, 0, "warm-up")
-        receiver.wait_for(1, 60)  # the worker is up and consuming
-        receiver.arrivals.clear()
-        committed = {}
-        for index in range(LATENCY_SAMPLES):
+            subscription = create_subscription(tenant=tenant, url=receiver.url, event_types=["user.created"],
+                                               actor=SYSTEM)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", *worker_command(), "--concurrency", str(CORES), "--loglevel", "WARNING",
+             "--hostname", f"bench-{broker.split()[0].lower()}@%h"],
+            cwd=PROJECT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
             with transaction.atomic():
-                committed_at = commit_time()
-                event = emit_one(tenant, index, "latency")
-            committed[str(event.pk)] = committed_at[0]
-            time.sleep(0.1)
-        receiver.wait_for(LATENCY_SAMPLES, 60)
-        latencies = sorted((receiver.arrivals[event_id] - at) * 1000 for event_id, at in committed.items())
-        receiver.arrivals.clear()
+                emit_one(tenant, 0, "warm-up")
+            wait_for_arrivals(receiver, 1, 60)  # the worker is up and consuming
+            receiver.received.clear()
+            committed = {}
+            for index in range(LATENCY_SAMPLES):
+                with transaction.atomic():
+                    committed_at = commit_time()
+                    event = emit_one(tenant, index, "latency")
+                committed[str(event.pk)] = committed_at[0]
+                time.sleep(0.1)
+            arrivals = wait_for_arrivals(receiver, LATENCY_SAMPLES, 60)
+            latencies = sorted((arrivals[event_id] - at) * 1000 for event_id, at in committed.items())
+            receiver.received.clear()
+            with transaction.atomic():
+                started = commit_time()
+                for index in range(EVENTS):
+                    emit_one(tenant, index, "burst")
+            rate = EVENTS / (max(wait_for_arrivals(receiver, EVENTS, 300).values()) - started[0])
+            rss = max(peak_rss_mib(pid) for pid in [worker.pid, *child_pids(worker.pid)])
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
         with transaction.atomic():
-            started = commit_time()
-            for index in range(EVENTS):
-                emit_one(tenant, index, "burst")
-        rate = EVENTS / (receiver.wait_for(EVENTS, 300) - started[0])
-        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-        rss = max(peak_rss_mib(int(pid)) for pid in [worker.pid, *children])
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    with transaction.atomic():
-        subscription.subscription.delete()
-    plain = plain_client_rate(receiver, subscription.secret)
-    receiver.server.shutdown()
+            subscription.subscription.delete()
+        plain = plain_client_rate(receiver, subscription.secret)
     return Pipeline(broker, rate, plain, statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1], rss)
 
 

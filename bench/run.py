@@ -26,6 +26,7 @@ from bench.common import (
     REDIS_CACHE,
     REDIS_WEB_BROKER,
     child_env,
+    child_pids,
     peak_rss_mib,
     redis_answers,
 )
@@ -100,8 +101,7 @@ class Web:
         raise RuntimeError("gunicorn did not answer /health within 60 s")
 
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children]
+        return child_pids(self.process.pid)
 
     def stop(self):
         self.process.terminate()
