@@ -12,7 +12,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 
-__all__ = ["Hit", "hit"]
+__all__ = ["Hit", "counter_key", "hit", "increment", "queue_increment"]
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,25 @@ class Hit:
     retry_after: int
 
 
-def _increment_atomically(key: str, window_seconds: int) -> int:
+def counter_key(key: str, window_seconds: int, now: float) -> str:
+    """The cache key counting `key` in the fixed window that holds `now`."""
+    return f"rl:{key}:{int(now // window_seconds)}"
+
+
+def queue_increment(pipeline, redis_key: str, window_seconds: int) -> None:
+    """INCR creates the counter at 1; EXPIRE NX starts the window's clock only on that first hit.
+    Queued on a Redis pipeline, whose result for the INCR is the count."""
+    pipeline.incr(redis_key).expire(redis_key, window_seconds, nx=True)
+
+
+def increment(key: str, window_seconds: int) -> int:
+    """Count one event on the counter `key` (from counter_key); the count so far in its window."""
     redis_cache = caches["default"]
     if isinstance(redis_cache, RedisCache):
-        # INCR creates the counter at 1; EXPIRE NX starts the window's clock only on that first
-        # hit. One pipelined round trip per request.
         redis_key = redis_cache.make_and_validate_key(key)
         pipeline = redis_cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
-        count, _ = pipeline.incr(redis_key).expire(redis_key, window_seconds, nx=True).execute()
+        queue_increment(pipeline, redis_key, window_seconds)
+        count, _ = pipeline.execute()
         return count
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -40,10 +51,14 @@ def _increment_atomically(key: str, window_seconds: int) -> int:
         return count
 
 
-def hit(key: str, *, limit: int, window_seconds: int) -> Hit:
-    """Count one event for `key`; allowed while the window's count stays within `limit`."""
+def hit(key: str, *, limit: int, window_seconds: int, counted: dict | None = None) -> Hit:
+    """Count one event for `key`; allowed while the window's count stays within `limit`.
+    `counted` maps counter keys already incremented for this event to their counts (the request's
+    counter is taken at authentication, config/cache_reads.py); otherwise it is incremented here."""
     now = time.time()
-    window = int(now // window_seconds)
-    count = _increment_atomically(f"rl:{key}:{window}", window_seconds)
-    retry_after = max(1, int((window + 1) * window_seconds - now + 0.999))
+    counter = counter_key(key, window_seconds, now)
+    count = (counted or {}).get(counter)
+    if count is None:
+        count = increment(counter, window_seconds)
+    retry_after = max(1, int((now // window_seconds + 1) * window_seconds - now + 0.999))
     return Hit(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
+from branding.selectors import limits_cache_key
 from config.api.exceptions import (
     WWW_AUTHENTICATE,
     AccountSuspended,
@@ -20,9 +21,13 @@ from config.api.exceptions import (
     TokenRevoked,
     Unauthorized,
 )
+from config.api.throttles import request_counter
+from config.cache_reads import CacheReads
+from config.db.lookup import RowLookup
 from config.middleware import client_ip
 from config.models import Status
 from identity import api_keys
+from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal import Principal
 from identity.tokens import TokenType, decode_access_token
@@ -48,6 +53,15 @@ def blacklist_access_token(claims: dict) -> None:
     remaining = int(claims["exp"] - timezone.now().timestamp())
     if remaining > 0:
         cache.set(_blacklist_key(claims["jti"]), True, timeout=remaining + 1)
+
+
+def _request_cache_reads(request, tenant_id, principal_type: str, principal_id, *extra_keys) -> CacheReads:
+    """What the throttle and the permission check will read, fetched with `extra_keys`, and the
+    request's rate-limit counter incremented, in one round trip."""
+    return CacheReads(
+        [*extra_keys, *access_cache_keys(tenant_id, principal_type, principal_id), limits_cache_key(tenant_id)],
+        counters=request_counter(request, tenant_id),
+    )
 
 
 def _check_tenant(tenant: Tenant | None, request) -> Tenant:
@@ -77,9 +91,13 @@ def _check_user(user: User) -> None:
         raise AccountSuspended()
 
 
+_SUBJECTS = {model: RowLookup(model, join="tenant", filters=("pk", "tenant_id")) for model in (User, ApiKey)}
+_API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
+
+
 def _token_subject(model, claims):
     """The user or API key a token names, in the tenant it names (one query when all is well)."""
-    subject = model.objects.select_related("tenant").filter(pk=claims["sub"], tenant_id=claims["tenantId"]).first()
+    subject = _SUBJECTS[model].get(pk=claims["sub"], tenant_id=claims["tenantId"])
     if subject is None:
         if not Tenant.objects.filter(pk=claims["tenantId"]).exists():
             raise TenantNotFound()
@@ -107,31 +125,34 @@ class HubAuthentication(BaseAuthentication):
         if parts is None:
             raise InvalidToken("The API key is malformed.")
         prefix, secret = parts
-        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+        api_key = _API_KEY_BY_PREFIX.get(prefix=prefix)
         if api_key is None or not api_keys.verify_secret(api_key, secret):
             raise InvalidToken("The API key is invalid.")
         tenant = _check_tenant(api_key.tenant, request)
         _check_api_key(api_key, request)
         api_keys.touch_last_used(api_key)
-        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key)
+        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key,
+                         cache_reads=_request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk))
 
     def _from_jwt(self, credential, request) -> Principal:
         claims = decode_access_token(credential)
-        if cache.get(_blacklist_key(claims["jti"])):
+        blacklist_key = _blacklist_key(claims["jti"])
+        reads = _request_cache_reads(request, claims["tenantId"], claims["type"], claims["sub"], blacklist_key)
+        if reads.get(blacklist_key):
             raise TokenRevoked()
         if claims["type"] == TokenType.SERVICE:
-            return self._service_from_claims(claims, request)
+            return self._service_from_claims(claims, request, reads)
         user = _token_subject(User, claims)
         tenant = _check_tenant(user.tenant, request)
         _check_user(user)
-        return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims)
+        return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims, cache_reads=reads)
 
-    def _service_from_claims(self, claims, request) -> Principal:
+    def _service_from_claims(self, claims, request, reads) -> Principal:
         api_key = _token_subject(ApiKey, claims)
         tenant = _check_tenant(api_key.tenant, request)
         # A service token lives only as long as the key that minted it stays usable.
         _check_api_key(api_key, request)
-        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, claims=claims)
+        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, claims=claims, cache_reads=reads)
 
 
 class HubAuthenticationScheme(OpenApiAuthenticationExtension):

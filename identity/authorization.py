@@ -25,7 +25,8 @@ from identity.models import GroupPermission
 from tenancy.models import TenantPackage
 from tenancy.selectors import entitled_actions
 
-__all__ = ["Access", "compute_access", "compute_permissions", "effective_permissions", "principal_access"]
+__all__ = ["Access", "access_cache_keys", "compute_access", "compute_permissions", "effective_permissions",
+           "principal_access"]
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,20 @@ def compute_access(principal) -> Access:
     return Access(permissions=compute_permissions(principal), groups=groups, packages=packages, branding=branding)
 
 
+def access_cache_keys(tenant_id, principal_type: str, principal_id) -> list[str]:
+    """The catalog version, the tenant version and the principal's entry, in that order."""
+    return [CATALOG_VERSION_KEY, tenant_version_key(tenant_id), f"access:{tenant_id}:{principal_type}:{principal_id}"]
+
+
 def principal_access(principal) -> Access:
     cached = getattr(principal, "_access", None)
     if cached is not None:
         return cached
-    tenant_key = tenant_version_key(principal.tenant.pk)
-    key = f"access:{principal.tenant.pk}:{principal.type}:{principal.id}"
-    # One round trip: the entry carries the versions it was computed under, so the current versions
-    # and the entry are read together and compared here.
-    found = cache.get_many([CATALOG_VERSION_KEY, tenant_key, key])
-    versions = (found.get(CATALOG_VERSION_KEY, 0), found.get(tenant_key, 0))
+    catalog_key, tenant_key, key = access_cache_keys(principal.tenant.pk, principal.type, principal.id)
+    # The entry carries the versions it was computed under, so the current versions and the entry
+    # are read together (at authentication, usually: principal.cache_reads) and compared here.
+    found = (principal.cache_reads or cache).get_many([catalog_key, tenant_key, key])
+    versions = (found.get(catalog_key, 0), found.get(tenant_key, 0))
     entry = found.get(key)
     if entry is not None and entry[0] == versions:
         access = entry[1]

@@ -15,6 +15,8 @@ class Principal:
     user: object | None = None
     api_key: object | None = None
     claims: dict = field(default_factory=dict)
+    # Cache entries read at authentication for the layers after it (config/cache_reads.py).
+    cache_reads: object | None = field(default=None, repr=False, compare=False)
 
     # DRF and Django ask these of request.user.
     is_authenticated = True
