@@ -52,7 +52,7 @@ class RowLookup:
 
     def _compile(self, using: str) -> _Compiled:
         stand_ins = {name: self._stand_in(field) for name, field in self.filters.items()}
-        queryset = self.model._base_manager.using(using).select_related(self.join.name).filter(**stand_ins)
+        queryset = self.model._base_manager.using(using).select_related(self.join.name).filter(**stand_ins).order_by()
         compiler = queryset[:1].query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         prepared = {

@@ -1,4 +1,5 @@
-"""Query budgets: /v1/me and every list use a fixed number of queries, whatever the page size.
+"""Query budgets: /v1/me and every list use a fixed number of queries, whatever the page size;
+and one cache round trip.
 
 The budgets (docs/query-budgets.md) count database queries with Redis as the cache. On the embedded
 default the cache itself is a database table, which adds its own reads and writes per request
@@ -6,8 +7,10 @@ default the cache itself is a database table, which adds its own reads and write
 """
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -17,10 +20,10 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# What the database cache adds to every authenticated request, warm caches assumed: token
-# blacklist, permission versions and entry, tenant limits, and the rate-limit counter (savepoints,
-# advisory lock, read, cull count, existence check, write).
-CACHE_QUERIES = 14
+# What the database cache adds to every authenticated request, warm caches assumed: one read of the
+# token blacklist, permission versions and entry and tenant limits together (config/cache_reads.py),
+# and the rate-limit counter (savepoints, advisory lock, read, cull count, existence check, write).
+CACHE_QUERIES = 10
 
 # Database queries per request in the steady state, for a user token; an API key costs the same
 # (its one lookup replaces the user's).
@@ -62,7 +65,7 @@ def test_queries_do_not_grow_with_the_page(api, world, route, credential):
     assert small_db == large_db and small_all == large_all
     assert large_db == BUDGETS[route]
     if isinstance(caches["default"], DatabaseCache):
-        assert large_all - large_db <= CACHE_QUERIES
+        assert large_all - large_db == CACHE_QUERIES
 
 
 def test_me_shows_group_package_and_branding_changes_on_the_next_request(api, world):
@@ -100,3 +103,36 @@ def test_me_shows_group_package_and_branding_changes_on_the_next_request(api, wo
     replace_branding(tenant=world.tenant, logo_url="https://cdn.acme.com/logo.png", primary_color="#000000",
                      secondary_color="#445566", domain=None, actor=SYSTEM)
     assert branding()["primaryColor"] == "#000000"
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Every round trip to Redis from this process: single commands and pipelines."""
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("counts Redis round trips; the cache here is not Redis")
+    trips = []
+    command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counted_command(client, *args, **options):
+        trips.append(args[0])
+        return command(client, *args, **options)
+
+    def counted_pipeline(pipeline, *args, **options):
+        trips.append([queued[0][0] for queued in pipeline.command_stack])
+        return execute(pipeline, *args, **options)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", counted_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+    return trips
+
+
+@pytest.mark.parametrize("path", ["/v1/me", "/v1/users?limit=50"])
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_an_authenticated_read_is_one_cache_round_trip(api, world, redis_round_trips, path, credential):
+    token = world.admin_token if credential == "jwt" else create_api_key(
+        tenant=world.tenant, name="reader", profile="admin").key
+    assert api.get(path, token=token).status_code == 200  # the permission entry and limits get cached
+    redis_round_trips.clear()
+    assert api.get(path, token=token).status_code == 200
+    assert redis_round_trips == [["MGET", "INCRBY", "EXPIRE"]]
+
