@@ -129,7 +129,7 @@ def issue_access_token(
 # signature and parsing it again each time was a tenth of a cheap request. The result for these
 # exact bytes cannot change while the key ring is the same (a new ring clears it), except for
 # expiry, which is checked on every call. Failures raise, so they are never remembered.
-VERIFIED_TOKENS_KEPT = 4096
+VERIFIED_TOKENS_KEPT = 1024  # about 1.5 KB each: at most ~1.5 MiB per worker process
 
 
 @lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
