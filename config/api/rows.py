@@ -23,7 +23,7 @@ from rest_framework.settings import api_settings
 
 from config.api.renderers import IGNORED_FIELDS, CamelCaseRows, camel_key, camelize
 
-__all__ = ["IsoTimestamp", "RowPlan", "plan_for"]
+__all__ = ["RowPlan", "plan_for"]
 
 _TEXT = frozenset({"CharField", "TextField", "EmailField", "URLField", "SlugField", "GenericIPAddressField"})
 _INTEGER = frozenset({"IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
@@ -45,7 +45,8 @@ _AS_STORED = {
 class IsoTimestamp(models.Func):
     """A timestamptz as DRF writes it in UTC: `datetime.isoformat()` with `Z` for `+00:00`, whose
     fraction appears only when the microseconds are not zero. Saves parsing each timestamp into a
-    datetime (psycopg's Python loader under Django's time-zone loader) and formatting it back."""
+    datetime (psycopg's Python loader under Django's time-zone loader) and formatting it back.
+    Its argument appears three times in the SQL: a column, never an expression with parameters."""
 
     output_field = models.TextField()
     arity = 1
