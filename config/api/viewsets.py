@@ -2,11 +2,11 @@
 
 import hashlib
 
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins
 from rest_framework.viewsets import GenericViewSet
 
 from config.api.exceptions import PreconditionFailed
+from config.api.filters import ListFilterBackend
 from config.api.pagination import KeysetPagination
 from config.api.rows import plan_for
 from config.api.views import TenantScopedAPIView
@@ -24,7 +24,7 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
     from another tenant is simply not found (404)."""
 
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ListFilterBackend]
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self):
