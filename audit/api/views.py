@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers
 
 from audit.models import ActorType, AuditLog
 from config.api.filters import ListFilterSet
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from config.db.routers import replica_reads
 
 
@@ -31,7 +31,7 @@ class AuditLogFilter(ListFilterSet):
 
 
 @extend_schema(tags=["audit"])
-class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AuditLogViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Read-only by design: the trail is appended by the services, never edited through the API."""
 
     queryset = AuditLog.objects.all()

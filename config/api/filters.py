@@ -2,8 +2,9 @@
 
 import django_filters
 from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
 
-__all__ = ["ListFilterSet"]
+__all__ = ["ListFilterBackend", "ListFilterSet"]
 
 
 class ListFilterSet(django_filters.FilterSet):
@@ -15,8 +16,40 @@ class ListFilterSet(django_filters.FilterSet):
     createdAtFrom = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     createdAtTo = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
+    @classmethod
+    def leaves_alone(cls, params) -> bool:
+        """Whether the set would hand the queryset back unchanged: no parameter can fill a filter (a
+        widget of several inputs names them `<filter>_<suffix>`, hence the prefix), none is required,
+        and the set filters the way django-filter does. Every filter then skips its empty value."""
+        return (
+            not any(key.startswith(name) for key in params for name in cls.base_filters)
+            and not any(filter_.extra.get("required") for filter_ in cls.base_filters.values())
+            and cls.qs is django_filters.FilterSet.qs
+            and cls.filter_queryset is django_filters.FilterSet.filter_queryset
+        )
+
+    def get_form_class(self):
+        # django-filter builds a new form class, every field and label, per request; a list's filters
+        # are declared once per class, so one form class serves every request (half of a filter set's cost).
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def search(self, queryset, _name, value):
         condition = Q()
         for field in self.search_fields:
             condition |= Q(**{f"{field}__icontains": value})
         return queryset.filter(condition)
+
+
+class ListFilterBackend(DjangoFilterBackend):
+    """django-filter, minus the filter set (deep copies, form, validation: a fifth of a list's own
+    time) for the usual request that names no filter."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if (filterset_class is not None and issubclass(filterset_class, ListFilterSet)
+                and filterset_class.leaves_alone(request.query_params)):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -22,8 +22,13 @@ __all__ = ["KeysetPagination"]
 SORTS = {"created_at:desc": True, "created_at:asc": False}
 
 
-def _encode(row, descending: bool) -> str:
-    raw = json.dumps([row.created_at.isoformat(), str(row.pk), descending]).encode()
+def _instance_key(row) -> tuple[str, str]:
+    return row.created_at.isoformat(), str(row.pk)
+
+
+def _encode(key: tuple[str, str], descending: bool) -> str:
+    created_at, pk = key
+    raw = json.dumps([created_at, pk, descending]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -58,6 +63,14 @@ class KeysetPagination(BasePagination):
         return SORTS[sort]
 
     def paginate_queryset(self, queryset, request, view=None):
+        return self._page(queryset, request, _instance_key)
+
+    def paginate_rows(self, queryset, request, plan) -> list:
+        """The page as JSON-ready rows read by `plan` (config/api/rows.py) instead of model instances."""
+        return plan.present(self._page(plan.select(queryset), request, plan.cursor_key))
+
+    def _page(self, queryset, request, key) -> list:
+        """`key(row)` is the row's (created_at, pk) in the cursor's text form."""
         limit = self._limit(request)
         descending = self._descending(request)
         cursor = request.query_params.get("cursor")
@@ -71,7 +84,7 @@ class KeysetPagination(BasePagination):
         rows = list(queryset.order_by(*ordering)[: limit + 1])
         self.has_more = len(rows) > limit
         rows = rows[:limit]
-        self.next_cursor = _encode(rows[-1], descending) if self.has_more else None
+        self.next_cursor = _encode(key(rows[-1]), descending) if self.has_more else None
         return rows
 
     def get_paginated_response(self, data):

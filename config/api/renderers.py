@@ -6,7 +6,7 @@ from djangorestframework_camel_case.settings import api_settings as camel_settin
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework.renderers import JSONRenderer
 
-__all__ = ["EnvelopeJSONRenderer", "enveloped"]
+__all__ = ["CamelCaseRows", "EnvelopeJSONRenderer", "camel_key", "camelize", "enveloped"]
 
 
 def enveloped(data, meta=None) -> dict:
@@ -21,8 +21,12 @@ class _Envelope(dict):
     pass
 
 
+class CamelCaseRows(list):
+    """Rows whose keys and values are already as `camelize` would leave them (config/api/rows.py)."""
+
+
 @lru_cache(maxsize=4096)
-def _camel(key: str) -> str:
+def camel_key(key: str) -> str:
     return camelize_re.sub(underscore_to_camel, key)
 
 
@@ -32,10 +36,12 @@ def camelize(data, ignore_fields=frozenset()):
     The library runs its regular expression on every key of every row (a tenth of a 50-row list's
     time); the keys of an API are a small, fixed set, so their camel forms are remembered.
     """
+    if isinstance(data, CamelCaseRows):
+        return data
     if isinstance(data, dict):
         converted = {}
         for key, value in data.items():
-            new_key = _camel(key) if isinstance(key, str) and "_" in key else key
+            new_key = camel_key(key) if isinstance(key, str) and "_" in key else key
             keep = key in ignore_fields or new_key in ignore_fields
             converted[new_key] = value if keep else camelize(value, ignore_fields)
         return converted

@@ -2,14 +2,16 @@
 
 import hashlib
 
-from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins
 from rest_framework.viewsets import GenericViewSet
 
 from config.api.exceptions import PreconditionFailed
+from config.api.filters import ListFilterBackend
 from config.api.pagination import KeysetPagination
+from config.api.rows import plan_for
 from config.api.views import TenantScopedAPIView
 
-__all__ = ["TenantScopedViewSet", "etag_for"]
+__all__ = ["ListMixin", "TenantScopedViewSet", "etag_for"]
 
 
 def etag_for(instance) -> str:
@@ -22,7 +24,7 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
     from another tenant is simply not found (404)."""
 
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ListFilterBackend]
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self):
@@ -41,3 +43,14 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
             raise PreconditionFailed()
         self._etag_instance = instance
         return instance
+
+
+# No docstring: drf-spectacular would publish it as the description of every view that mixes it in.
+class ListMixin(mixins.ListModelMixin):
+    def list(self, request, *args, **kwargs):
+        # DRF's list, reading the page as rows when the serializer allows it (config/api/rows.py).
+        plan = plan_for(self.get_serializer_class())
+        if plan is None or not isinstance(self.paginator, KeysetPagination):
+            return super().list(request, *args, **kwargs)
+        rows = self.paginator.paginate_rows(self.filter_queryset(self.get_queryset()), request, plan)
+        return self.get_paginated_response(rows)

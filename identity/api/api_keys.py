@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.filters import ListFilterSet
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import services
 from identity.api import serializers
 from identity.authorization import effective_permissions
@@ -26,7 +26,7 @@ def _with_secret(new_key) -> dict:
 
 
 @extend_schema(tags=["api-keys"])
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class ApiKeyViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = ApiKey.objects.all()
     serializer_class = serializers.ApiKeySerializer
     filterset_class = ApiKeyFilter

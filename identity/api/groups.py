@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from config.api.exceptions import NotFound
 from config.api.filters import ListFilterSet
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import services
 from identity.api import serializers
 from identity.models import Group, GroupPermission, User
@@ -22,7 +22,7 @@ class GroupFilter(ListFilterSet):
 
 
 @extend_schema(tags=["groups"])
-class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = Group.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.GroupSerializer
     filterset_class = GroupFilter

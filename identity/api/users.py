@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.filters import ListFilterSet
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import services
 from identity.api import serializers
 from identity.models import User
@@ -21,7 +21,7 @@ class UserFilter(ListFilterSet):
 
 
 @extend_schema(tags=["users"])
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     # Deleted users stay (anonymised) for the audit trail, but are no longer a resource.
     queryset = User.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.UserSerializer

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from config.api.filters import ListFilterSet
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from integrations import services
 from integrations.models import IntegrationCredential
 
@@ -53,7 +53,7 @@ class CredentialFilter(ListFilterSet):
 
 
 @extend_schema(tags=["integrations"])
-class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class CredentialViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = IntegrationCredential.objects.all()
     serializer_class = CredentialSerializer
     filterset_class = CredentialFilter

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from config.api.exceptions import NotFound
 from config.api.filters import ListFilterSet
 from config.api.pagination import KeysetPagination
-from config.api.viewsets import TenantScopedViewSet
+from config.api.viewsets import ListMixin, TenantScopedViewSet
 from config.models import Status
 from outbox import services
 from outbox.models import WebhookDelivery, WebhookSubscription
@@ -67,7 +67,7 @@ def _with_secret(created) -> dict:
 
 
 @extend_schema(tags=["webhooks"])
-class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
     tool_action = {

@@ -2,10 +2,13 @@
 
 from datetime import timedelta
 
+import django_filters
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 
 from audit.models import AuditLog
+from identity.api.users import UserFilter
 from identity.models import User
 from outbox.models import OutboxEvent
 from tests.factories import UserFactory
@@ -79,6 +82,17 @@ def test_filters(api, world):
     assert [row["id"] for row in older] == [str(old.pk)]
     newer = data(api.get(f"/v1/users?createdAtFrom={cutoff}", token=world.admin_token))
     assert str(old.pk) not in {row["id"] for row in newer} and newer
+
+
+def test_the_filter_set_is_skipped_only_when_no_parameter_can_fill_a_filter():
+    assert UserFilter.leaves_alone(QueryDict("limit=5&cursor=abc&sort=created_at:asc"))
+    assert not UserFilter.leaves_alone(QueryDict("status="))
+    assert not UserFilter.leaves_alone(QueryDict("createdAtFrom_after=2026-01-01"))  # a multi-input widget's name
+
+    class Required(UserFilter):
+        email = django_filters.CharFilter(required=True)
+
+    assert not Required.leaves_alone(QueryDict("limit=5"))
 
 
 def test_create_user_with_invitation_and_duplicate(api, world):
