@@ -295,10 +295,12 @@ def drain(*, time_budget_seconds: float = 50.0, on_backlog=None) -> dict:
                 events = 0
             room = concurrency - len(in_flight)
             claimed = claim_deliveries(batch_size=room) if spending and room else []
+            in_flight.update(send_batch(claimed, pool))
+            # After the sends have started: asking for help is a broker round trip, and the claimed
+            # deliveries' leases are running.
             if on_backlog is not None and len(claimed) == concurrency:
                 on_backlog()
             on_backlog = None
-            in_flight.update(send_batch(claimed, pool))
             totals["events"] += events
             totals["attempts"] += len(claimed)
             if not in_flight and not events:
