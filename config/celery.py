@@ -6,6 +6,7 @@ import threading
 import structlog
 from celery import Celery
 from celery.signals import worker_process_init
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,18 +14,11 @@ app = Celery("hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# The Postgres-backed broker (`sqla+postgresql…` URLs) is kombu's SQLAlchemy transport woken by
+# LISTEN/NOTIFY, config/broker.py. kombu imports it only when such a URL is used.
+TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "config.broker:Transport"
+
 logger = structlog.get_logger("hub.celery")
-
-
-@app.on_after_configure.connect
-def _tune_sqlalchemy_transport(sender, **_kwargs):
-    # kombu hands transport options to create_engine(), so the Postgres-backed broker's polling
-    # interval (1 s by default) can only be set on the transport class itself.
-    if sender.conf.broker_url.startswith("sqla+"):
-        from django.conf import settings
-        from kombu.transport import sqlalchemy
-
-        sqlalchemy.Transport.polling_interval = settings.CELERY_BROKER_POLLING_INTERVAL
 
 
 @worker_process_init.connect
