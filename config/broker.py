@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-__all__ = ["NOTIFY_CHANNEL", "Channel", "Transport"]
+__all__ = ["NOTIFY_CHANNEL", "Channel", "Transport", "forget_inherited_connections"]
 
 NOTIFY_CHANNEL = "hub_broker"
 
@@ -111,3 +111,12 @@ class Transport(kombu_sqlalchemy.Transport):
     def close_connection(self, connection):
         self._close_listener()
         super().close_connection(connection)
+
+
+def forget_inherited_connections() -> None:
+    """In a process just forked from one that used the broker (a worker process replacing one that
+    died, forked from the consumer): kombu caches its engines per class, so the new process holds the
+    parent's pooled connections. Drop them without closing them (SQLAlchemy's recipe for forks), so
+    that parent and child never talk over one socket."""
+    for engine, _session_factory in kombu_sqlalchemy.Channel._engines.values():
+        engine.dispose(close=False)

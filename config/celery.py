@@ -28,6 +28,10 @@ def _prepare_publisher(**_kwargs):
     the first publish of a process (creating the SQLAlchemy engine, checking kombu's tables, declaring
     the queue) takes a few hundred milliseconds that would come out of the burst. In a thread, so that
     a slow or unreachable broker never holds up the start of the pool; the first publish retries."""
+    if app.conf.broker_url.startswith(("sqla+", "sqlalchemy+")):
+        from config.broker import forget_inherited_connections
+
+        forget_inherited_connections()
     threading.Thread(target=_declare_default_queue, name="prepare-publisher", daemon=True).start()
 
 

@@ -1,5 +1,6 @@
 """The PostgreSQL fallback broker (config/broker.py): woken by NOTIFY, still polling without it."""
 
+import os
 import threading
 import time
 import uuid
@@ -72,3 +73,32 @@ def test_a_lost_listener_falls_back_to_polling(broker_url, monkeypatch):
     received, _elapsed = consume_one(broker_url, Queue(f"test-lost-{uuid.uuid4().hex}"), timeout=8,
                                      before_publish=kill_listener)
     assert received == [{"n": 1}]
+
+
+def test_a_forked_worker_process_does_not_share_the_parents_broker_connection(broker_url):
+    from kombu.transport.sqlalchemy import Channel
+    from sqlalchemy import text
+
+    from config.broker import forget_inherited_connections
+
+    def backend_pid() -> int:
+        ((engine, _sessions),) = [value for key, value in Channel._engines.items() if key in broker_url]
+        with engine.connect() as database:
+            return database.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    with Connection(broker_url) as parent:
+        parent.default_channel.session  # the engine, cached on the class, and a pooled connection
+        parents = backend_pid()
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            try:
+                forget_inherited_connections()
+                os.write(write, str(backend_pid()).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        childs = int(os.read(read, 32) or 0)
+        os.waitpid(child, 0)
+        assert childs and childs != parents
+        assert backend_pid() == parents  # the parent's connection still works
