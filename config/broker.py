@@ -90,13 +90,16 @@ class Transport(kombu_sqlalchemy.Transport):
             time.sleep(seconds)
 
     def _listen(self) -> psycopg.Connection | None:
+        """The consumer's LISTEN connection, or None where notifications cannot reach it: another
+        dialect, or a transaction-mode pooler (LISTEN is session state), where it polls as kombu does."""
         if self._listener is None:
             url = make_url(self.client.hostname)
-            if url.get_backend_name() != "postgresql":
+            if url.get_backend_name() != "postgresql" or settings.DATABASE_POOLED:
                 return None
             # Opened by the consuming process itself, so never shared across a fork.
             self._listener = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
-                                             autocommit=True, application_name="hub-broker-listener")
+                                             autocommit=True, application_name="hub-broker-listener",
+                                             connect_timeout=settings.DATABASES["default"]["OPTIONS"]["connect_timeout"])
             self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return self._listener
 

@@ -102,3 +102,14 @@ def test_a_forked_worker_process_does_not_share_the_parents_broker_connection(br
         os.waitpid(child, 0)
         assert childs and childs != parents
         assert backend_pid() == parents  # the parent's connection still works
+
+
+def test_behind_a_transaction_pooler_the_consumer_polls(broker_url, settings, monkeypatch):
+    # LISTEN is session state: a transaction-mode pooler would hand it to a stranger.
+    settings.DATABASE_POOLED = True
+    monkeypatch.setattr(Transport, "polling_interval", 0.5)
+    received, _elapsed = consume_one(broker_url, Queue(f"test-pooled-{uuid.uuid4().hex}"), timeout=8,
+                                     before_publish=lambda consumer: None)
+    assert received == [{"n": 1}]
+    with Connection(broker_url) as consumer:
+        assert consumer.transport._listen() is None
