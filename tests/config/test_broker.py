@@ -81,13 +81,17 @@ def test_a_forked_worker_process_does_not_share_the_parents_broker_connection(br
 
     from config.broker import forget_inherited_connections
 
+    def engine():
+        ((cached, _sessions),) = [value for key, value in Channel._engines.items() if key in broker_url]
+        return cached
+
     def backend_pid() -> int:
-        ((engine, _sessions),) = [value for key, value in Channel._engines.items() if key in broker_url]
-        with engine.connect() as database:
+        with engine().connect() as database:
             return database.execute(text("SELECT pg_backend_pid()")).scalar()
 
     with Connection(broker_url) as parent:
-        parent.default_channel.session  # the engine, cached on the class, and a pooled connection
+        parent.default_channel.session  # the engine, cached on the class
+        engine().dispose()  # earlier tests' connections: the pool now holds the one opened next
         parents = backend_pid()
         read, write = os.pipe()
         child = os.fork()
