@@ -8,6 +8,7 @@ sent; a worker that dies mid-request simply lets the lease lapse and another wor
 """
 
 import contextvars
+import functools
 import random
 import time
 import urllib.error
@@ -100,15 +101,26 @@ _CLAIM = f"""
 """
 
 
+@functools.cache
+def _loading(model) -> tuple[list[str], list[tuple[int, list]]]:
+    """The attribute names of `model`'s concrete fields, and the converters of those that have any."""
+    fields = model._meta.concrete_fields
+    return ([field.attname for field in fields],
+            [(index, converters) for index, field in enumerate(fields) if (converters := field.get_db_converters(connection))])
+
+
 def _from_row(model, values):
     """A model instance from its concrete fields' column values, as the ORM would load it."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, None, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    attnames, converted_fields = _loading(model)
+    values = list(values)
+    for index, converters in converted_fields:
+        for converter in converters:
+            values[index] = converter(values[index], None, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+_EVENT = WebhookDelivery._meta.get_field("event")
+_SUBSCRIPTION = WebhookDelivery._meta.get_field("subscription")
 
 
 def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
@@ -119,15 +131,18 @@ def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [lease_until, now, batch_size])
         rows = cursor.fetchall()
-    delivery_width, event_width = (len(model._meta.concrete_fields) for model in (WebhookDelivery, OutboxEvent))
+    event_at = len(_loading(WebhookDelivery)[0])
+    subscription_at = event_at + len(_loading(OutboxEvent)[0])
     subscriptions = {}
     claimed = []
     for row in rows:
-        delivery = _from_row(WebhookDelivery, row[:delivery_width])
-        delivery.event = _from_row(OutboxEvent, row[delivery_width:delivery_width + event_width])
-        subscription = _from_row(WebhookSubscription, row[delivery_width + event_width:])
+        delivery = _from_row(WebhookDelivery, row[:event_at])
         # One instance per subscription, as prefetching gave: a batch decrypts its secrets once.
-        delivery.subscription = subscriptions.setdefault(subscription.pk, subscription)
+        if delivery.subscription_id not in subscriptions:
+            subscriptions[delivery.subscription_id] = _from_row(WebhookSubscription, row[subscription_at:])
+        # As prefetch_related() fills them: the ids are already set, so no descriptor checks.
+        _EVENT.set_cached_value(delivery, _from_row(OutboxEvent, row[event_at:subscription_at]))
+        _SUBSCRIPTION.set_cached_value(delivery, subscriptions[delivery.subscription_id])
         claimed.append(delivery)
     return claimed
 
