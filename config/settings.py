@@ -132,6 +132,10 @@ def _database_from_url(variable: str) -> dict:
     return database
 
 
+# Behind a transaction-mode pooler (PgBouncer, docs/scaling.md): no session state survives a transaction.
+DATABASE_POOLED = env.bool("DATABASE_POOLED", default=False)
+
+
 def _connection_settings(database: dict) -> dict:
     # Transaction-mode poolers (PgBouncer) keep no session state between transactions: no
     # server-side cursors; psycopg's prepared statements are already off (Django's default).
@@ -140,7 +144,7 @@ def _connection_settings(database: dict) -> dict:
         "ENGINE": DATABASE_ENGINE,
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
-        "DISABLE_SERVER_SIDE_CURSORS": env.bool("DATABASE_POOLED", default=False),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASE_POOLED,
         "OPTIONS": {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5), **database.get("OPTIONS", {})},
     }
 

@@ -8,11 +8,11 @@ sent; a worker that dies mid-request simply lets the lease lapse and another wor
 """
 
 import contextvars
+import functools
 import random
 import time
 import urllib.error
 import urllib.request
-from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -20,7 +20,6 @@ from email.utils import parsedate_to_datetime
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from audit.services import record
@@ -48,56 +47,103 @@ FAN_OUT_INTERVAL = 0.2
 MAX_ERROR_LENGTH = 500
 
 
+# One statement, so no transaction to open and commit and no rows through Python: lock up to a batch
+# of pending events no other worker holds, insert one delivery per active subscription of the
+# event's tenant that lists its type and existed when it happened (a new subscription does not
+# replay history), mark the events done. The CTE is read twice, so PostgreSQL materialises it once:
+# the events inserted for are the events marked done.
+_FAN_OUT = f"""
+    WITH event AS (
+        SELECT id, tenant_id, type, created_at FROM outbox_event
+        WHERE status = '{EventStatus.PENDING}' AND available_at <= %(now)s
+        ORDER BY available_at LIMIT %(batch_size)s FOR UPDATE SKIP LOCKED
+    ), delivery AS (
+        INSERT INTO webhook_delivery (id, created_at, updated_at, status, attempt_count, next_attempt_at,
+                                      last_error, event_id, tenant_id, subscription_id)
+        SELECT gen_random_uuid(), %(now)s, %(now)s, '{DeliveryStatus.PENDING}', 0, %(now)s, '', event.id,
+               event.tenant_id, subscription.id
+        FROM event JOIN webhook_subscription AS subscription ON subscription.tenant_id = event.tenant_id
+        WHERE subscription.status = '{Status.ACTIVE}' AND event.type = ANY (subscription.event_types)
+          AND subscription.created_at <= event.created_at
+    )
+    UPDATE outbox_event SET status = '{EventStatus.DONE}', attempts = outbox_event.attempts + 1, updated_at = %(now)s
+    FROM event WHERE outbox_event.id = event.id
+"""
+
+
 def fan_out(*, batch_size: int = 100) -> int:
     """Turn pending events into one delivery per matching active subscription. Returns events done."""
-    now = timezone.now()
-    with transaction.atomic():
-        events = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=EventStatus.PENDING, available_at__lte=now)
-            .only("tenant_id", "type", "created_at")
-            .order_by("available_at")[:batch_size]
-        )
-        if not events:
-            return 0
-        # The candidate subscriptions of the whole batch in one query, matched to each event below.
-        by_tenant = defaultdict(list)
-        for subscription in WebhookSubscription.objects.filter(
-            tenant_id__in={event.tenant_id for event in events if event.tenant_id is not None},
-            status=Status.ACTIVE, event_types__overlap=sorted({event.type for event in events}),
-        ).only("tenant_id", "event_types", "created_at"):
-            by_tenant[subscription.tenant_id].append(subscription)
-        WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(tenant_id=event.tenant_id, event=event, subscription=subscription, next_attempt_at=now)
-            for event in events
-            for subscription in by_tenant[event.tenant_id]
-            # Only subscriptions that existed when it happened: a new one does not replay history.
-            if event.type in subscription.event_types and subscription.created_at <= event.created_at
-        )
-        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
-            status=EventStatus.DONE, attempts=F("attempts") + 1, updated_at=now)
-    return len(events)
+    with connection.cursor() as cursor:
+        cursor.execute(_FAN_OUT, {"now": timezone.now(), "batch_size": batch_size})
+        return cursor.rowcount
+
+
+def _columns(model, alias: str) -> str:
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
 
 
 # One statement, so no transaction to open and commit: lock due rows no other worker holds, push
-# their next_attempt_at past the lease, hand them back. The statuses are spelled out, not bound,
-# so the planner can match the partial index on them.
+# their next_attempt_at past the lease, hand them back with their events and subscriptions. The
+# statuses are spelled out, not bound, so the planner can match the partial index on them.
 _CLAIM = f"""
-    UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
-        SELECT id FROM webhook_delivery
-        WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
-        ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
-    RETURNING *
+    WITH claimed AS (
+        UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
+            SELECT id FROM webhook_delivery
+            WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
+            ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+        RETURNING *
+    )
+    SELECT {_columns(WebhookDelivery, "claimed")}, {_columns(OutboxEvent, "event")},
+           {_columns(WebhookSubscription, "subscription")}
+    FROM claimed JOIN outbox_event AS event ON event.id = claimed.event_id
+    JOIN webhook_subscription AS subscription ON subscription.id = claimed.subscription_id
+    ORDER BY claimed.next_attempt_at
 """
+
+
+@functools.cache
+def _loading(model) -> tuple[list[str], list[tuple[int, list]]]:
+    """The attribute names of `model`'s concrete fields, and the converters of those that have any."""
+    fields = model._meta.concrete_fields
+    return ([field.attname for field in fields],
+            [(index, converters) for index, field in enumerate(fields) if (converters := field.get_db_converters(connection))])
+
+
+def _from_row(model, values):
+    """A model instance from its concrete fields' column values, as the ORM would load it."""
+    attnames, converted_fields = _loading(model)
+    values = list(values)
+    for index, converters in converted_fields:
+        for converter in converters:
+            values[index] = converter(values[index], None, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+_EVENT = WebhookDelivery._meta.get_field("event")
+_SUBSCRIPTION = WebhookDelivery._meta.get_field("subscription")
 
 
 def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
     """Due deliveries with their events and subscriptions, leased to this worker for the length of
-    one attempt."""
+    one attempt. One round trip: a busy worker claims every few dozen milliseconds."""
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    claimed = list(WebhookDelivery.objects.raw(_CLAIM, [lease_until, now, batch_size]))
-    prefetch_related_objects(claimed, "event", "subscription")
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [lease_until, now, batch_size])
+        rows = cursor.fetchall()
+    event_at = len(_loading(WebhookDelivery)[0])
+    subscription_at = event_at + len(_loading(OutboxEvent)[0])
+    subscriptions = {}
+    claimed = []
+    for row in rows:
+        delivery = _from_row(WebhookDelivery, row[:event_at])
+        # One instance per subscription, as prefetching gave: a batch decrypts its secrets once.
+        if delivery.subscription_id not in subscriptions:
+            subscriptions[delivery.subscription_id] = _from_row(WebhookSubscription, row[subscription_at:])
+        # As prefetch_related() fills them: the ids are already set, so no descriptor checks.
+        _EVENT.set_cached_value(delivery, _from_row(OutboxEvent, row[event_at:subscription_at]))
+        _SUBSCRIPTION.set_cached_value(delivery, subscriptions[delivery.subscription_id])
+        claimed.append(delivery)
     return claimed
 
 
@@ -217,22 +263,21 @@ def _is_success(code: int | None) -> bool:
 
 
 def _record_successes(succeeded: list[tuple[WebhookDelivery, tuple]]) -> None:
-    """Every success in one statement; a success ends its subscription's failing streak."""
-    recovered = {delivery.subscription_id for delivery, _result in succeeded if delivery.subscription.failing_since}
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
-            cursor.execute(
-                "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
-                "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
-                "response_time_ms = outcome.elapsed_ms, updated_at = %s "
-                "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
-                "WHERE delivery.id = outcome.id",
-                [DeliveryStatus.SUCCEEDED, timezone.now(), [delivery.pk for delivery, _result in succeeded],
-                 [result[0] for _delivery, result in succeeded], [result[3] for _delivery, result in succeeded]],
-            )
-        if recovered:
-            WebhookSubscription.objects.filter(pk__in=recovered).update(failing_since=None)
+    """Every success in one statement (so in autocommit: no BEGIN and COMMIT round trips); a success
+    ends its subscription's failing streak."""
+    recovered = list({delivery.subscription_id for delivery, _result in succeeded if delivery.subscription.failing_since})
+    with connection.cursor() as cursor:
+        # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
+        cursor.execute(
+            "WITH recovered AS (UPDATE webhook_subscription SET failing_since = NULL WHERE id = ANY (%s::uuid[])) "
+            "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
+            "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
+            "response_time_ms = outcome.elapsed_ms, updated_at = %s "
+            "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
+            "WHERE delivery.id = outcome.id",
+            [recovered, DeliveryStatus.SUCCEEDED, timezone.now(), [delivery.pk for delivery, _result in succeeded],
+             [result[0] for _delivery, result in succeeded], [result[3] for _delivery, result in succeeded]],
+        )
 
 
 def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:
@@ -296,10 +341,12 @@ def drain(*, time_budget_seconds: float = 50.0, on_backlog=None) -> dict:
                 events = 0
             room = concurrency - len(in_flight)
             claimed = claim_deliveries(batch_size=room) if spending and room else []
+            in_flight.update(send_batch(claimed, pool))
+            # After the sends have started: asking for help is a broker round trip, and the claimed
+            # deliveries' leases are running.
             if on_backlog is not None and len(claimed) == concurrency:
                 on_backlog()
             on_backlog = None
-            in_flight.update(send_batch(claimed, pool))
             totals["events"] += events
             totals["attempts"] += len(claimed)
             if not in_flight and not events:

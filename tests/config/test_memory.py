@@ -22,7 +22,7 @@ import json, sys
 from django.urls import get_resolver
 from config.wsgi import application
 from config.celery import app
-app.connection_for_write()  # loads the broker transport, as the first publish or /health does
+app.connection_for_write().transport  # loads the broker transport, as the first publish or /health does
 get_resolver().url_patterns  # imports every view, as the first request does
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """

@@ -151,6 +151,40 @@ def test_only_matching_event_types_and_own_tenant_are_delivered(api, world):
     assert mine.received == [] and theirs.received == []
 
 
+def test_the_fan_out_matches_tenant_type_status_and_age_and_marks_its_batch_done(world):
+    from django.db import transaction
+
+    from audit.services import SYSTEM
+    from outbox.services import create_subscription, emit
+
+    def subscription(tenant, event_types):
+        return create_subscription(tenant=tenant, url="https://hooks.example.com/x", event_types=event_types,
+                                   actor=SYSTEM).subscription
+
+    OutboxEvent.objects.update(status="done")  # the world's own events
+    with transaction.atomic():
+        listening = subscription(world.tenant, ["user.created", "user.updated"])
+        subscription(world.tenant, ["api_key.revoked"])
+        suspended = subscription(world.tenant, ["user.created"])
+        WebhookSubscription.objects.filter(pk=suspended.pk).update(status="suspended")
+        subscription(world.other, ["user.created"])
+    with transaction.atomic():
+        events = [emit("user.created", tenant=world.tenant, data={"userId": f"u-{index}", "invited": False})
+                  for index in range(3)]
+        emit("tenant.created", tenant=None, data={"tenantId": str(world.tenant.pk), "slug": "acme", "name": "Acme"})
+    with transaction.atomic():
+        subscription(world.tenant, ["user.created"])  # after the events: it does not get them
+
+    assert [fan_out(batch_size=3), fan_out(batch_size=3), fan_out()] == [3, 1, 0]
+    deliveries = list(WebhookDelivery.objects.all())
+    assert sorted(delivery.event_id for delivery in deliveries) == sorted(event.pk for event in events)
+    assert {(delivery.subscription_id, delivery.tenant_id, delivery.status, delivery.attempt_count)
+            for delivery in deliveries} == {(listening.pk, world.tenant.pk, "pending", 0)}
+    assert all(delivery.next_attempt_at <= timezone.now() for delivery in deliveries)
+    assert set(OutboxEvent.objects.filter(attempts=1).values_list("status", flat=True)) == {"done"}
+    assert OutboxEvent.objects.filter(attempts=1).count() == 4
+
+
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1/hooks", "https://10.0.0.5/hooks", "https://localhost/x", "https://[::1]/x",
             "http://hooks.example.com/x", "https://user:pw@hooks.example.com/x", "ftp://hooks.example.com/x"],
