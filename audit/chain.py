@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-__all__ = ["GENESIS", "ChainReport", "entry_hash", "lock_tenant_chain", "verify_chain"]
+__all__ = ["GENESIS", "ChainReport", "entry_hash", "lock_chain_head", "verify_chain"]
 
 GENESIS = "0" * 64
 # Namespace of the advisory locks that serialise appends to one tenant's chain.
@@ -34,12 +34,21 @@ def entry_hash(entry) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def lock_tenant_chain(tenant_id) -> None:
-    """Held until the transaction ends: concurrent writers of one tenant append one after another."""
+def lock_chain_head(tenant_id) -> tuple[int, str] | None:
+    """Take the tenant's chain lock, held until the transaction ends so that concurrent writers of
+    one tenant append one after another, and read the (sequence, hash) of the chain's last entry.
+
+    Two statements in one round trip, on every audited write. Under READ COMMITTED each statement
+    takes its own snapshot, so the read (after the lock is granted) sees every entry committed by
+    the writer that held the lock before."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, zlib.crc32(str(tenant_id).encode()) - 2**31]
+            "SELECT pg_advisory_xact_lock(%s, %s); "
+            "SELECT sequence, hash FROM audit_log WHERE tenant_id = %s ORDER BY sequence DESC LIMIT 1",
+            [_LOCK_NAMESPACE, zlib.crc32(str(tenant_id).encode()) - 2**31, tenant_id],
         )
+        cursor.nextset()
+        return cursor.fetchone()
 
 
 @dataclass(frozen=True)
