@@ -5,6 +5,7 @@ that look like a credential (bearer tokens, JWTs, hub API keys, webhook secrets)
 """
 
 import re
+from functools import lru_cache
 
 __all__ = ["REDACTED", "is_sensitive_key", "scrub"]
 
@@ -26,7 +27,14 @@ _CREDENTIAL_PATTERNS = [
 
 
 def is_sensitive_key(key) -> bool:
-    return isinstance(key, str) and bool(_SENSITIVE_KEY.search(re.sub(r"[-_ .]", "", key.lower())))
+    return isinstance(key, str) and _is_sensitive_name(key)
+
+
+# Every log line and audit entry asks this of each of its keys, and keys repeat: a log line's are
+# the same dozen every time.
+@lru_cache(maxsize=4096)
+def _is_sensitive_name(key: str) -> bool:
+    return bool(_SENSITIVE_KEY.search(re.sub(r"[-_ .]", "", key.lower())))
 
 
 def _scrub_string(value: str) -> str:

@@ -46,7 +46,8 @@ def camelize(data, ignore_fields=frozenset()):
             converted[new_key] = value if keep else camelize(value, ignore_fields)
         return converted
     if isinstance(data, list | tuple):
-        return [camelize(item, ignore_fields) for item in data]
+        # Most lists hold plain values (permission keys, scopes): no call per item for those.
+        return [camelize(item, ignore_fields) if isinstance(item, dict | list | tuple) else item for item in data]
     return data
 
 

@@ -7,15 +7,35 @@ lets the ORM compile it once, with stand-in values, and then only executes the S
 values and builds the instances the way a queryset would (converters, `from_db`, the related
 instance cached on its foreign key), through Django's cursor so that query counting, metrics and
 tracing see it as before.
+
+PostgreSQL then spent more time planning the join than running it (0.4 ms against 0.2 ms): each
+database connection PREPAREs the statement once and EXECUTEs it after. Not behind a
+transaction-mode pooler (DATABASE_POOLED), where consecutive transactions may land on different
+server sessions and a prepared statement would not be there.
 """
 
+import itertools
+import re
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connections, models, router
 
 __all__ = ["RowLookup"]
+
+
+_statement_names = (f"hub_row_lookup_{number}" for number in itertools.count(1))
+# Per server connection (psycopg's, replaced when Django reconnects): the statements prepared on it.
+_prepared_on = weakref.WeakKeyDictionary()
+
+
+def _numbered_placeholders(sql: str) -> str:
+    """Django's `%s` placeholders as PREPARE's `$1, $2…` (and `%%` as the `%` it stands for)."""
+    numbers = itertools.count(1)
+    return re.sub(r"%[s%]", lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql)
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,7 @@ class RowLookup:
         self.filters = {name: self._field(name) for name in filters}
         self._compiled = {}
         self._lock = threading.Lock()
+        self._statement = next(_statement_names)
 
     def _field(self, name: str):
         return self.model._meta.pk if name == "pk" else self.model._meta.get_field(name)
@@ -96,7 +117,7 @@ class RowLookup:
         for position, name in compiled.slots.items():
             params[position] = self._prepare(self.filters[name], values[name], connection)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            self._execute(connection, cursor, compiled, params)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -108,3 +129,13 @@ class RowLookup:
         related = self.join.related_model.from_db(using, compiled.related_attnames, row[compiled.related_slice])
         self.join.set_cached_value(instance, related)
         return instance
+
+    def _execute(self, connection, cursor, compiled: _Compiled, params: list) -> None:
+        if settings.DATABASE_POOLED:
+            cursor.execute(compiled.sql, params)
+            return
+        prepared = _prepared_on.setdefault(connection.connection, set())
+        if self._statement not in prepared:
+            cursor.execute(f"PREPARE {self._statement} AS {_numbered_placeholders(compiled.sql)}")
+            prepared.add(self._statement)
+        cursor.execute(f"EXECUTE {self._statement} ({', '.join(['%s'] * len(params))})", params)

@@ -29,16 +29,38 @@ def _columns(instance) -> dict:
 
 def test_the_compiled_lookup_builds_what_the_orm_builds(tenant, user):
     lookup = RowLookup(User, join="tenant", filters=("pk", "tenant_id"))
+    with CaptureQueriesContext(connection) as first:
+        lookup.get(pk=user.pk, tenant_id=tenant.pk)
     with CaptureQueriesContext(connection) as captured:
         found = lookup.get(pk=user.pk, tenant_id=tenant.pk)
         slug = found.tenant.slug  # joined, not fetched again
-    assert len(captured.captured_queries) == 1 and slug == tenant.slug
+    # Prepared once per database connection, then only executed.
+    assert [query["sql"].split()[0] for query in first.captured_queries] == ["PREPARE", "EXECUTE"]
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == ["EXECUTE"]
+    assert slug == tenant.slug
     expected = User.objects.select_related("tenant").get(pk=user.pk)
     assert _columns(found) == _columns(expected) and _columns(found.tenant) == _columns(expected.tenant)
     assert not found._state.adding and found._state.db == "default"
     # The same lookup, compiled once, answers for other values too.
     assert lookup.get(pk=user.pk, tenant_id=TenantFactory(slug="other").pk) is None
     assert lookup.get(pk=tenant.pk, tenant_id=tenant.pk) is None
+
+
+def test_behind_a_transaction_pooler_the_lookup_is_not_prepared(tenant, user, settings):
+    settings.DATABASE_POOLED = True
+    lookup = RowLookup(User, join="tenant", filters=("pk", "tenant_id"))
+    with CaptureQueriesContext(connection) as captured:
+        assert lookup.get(pk=user.pk, tenant_id=tenant.pk) == user
+        assert lookup.get(pk=user.pk, tenant_id=tenant.pk) == user
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == ["SELECT", "SELECT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_again(tenant, user):
+    lookup = RowLookup(User, join="tenant", filters=("pk", "tenant_id"))
+    assert lookup.get(pk=user.pk, tenant_id=tenant.pk) == user
+    connection.close()  # the server session, and the statements prepared on it, are gone
+    assert lookup.get(pk=user.pk, tenant_id=tenant.pk) == user
 
 
 def test_the_compiled_lookup_converts_array_columns_and_nulls(tenant):
