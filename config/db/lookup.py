@@ -41,8 +41,7 @@ def _numbered_placeholders(sql: str) -> str:
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    params: tuple
-    slots: dict  # position in params -> the filter (name) whose value goes there
+    param_names: tuple  # the filter whose value goes in each parameter, in order
     converters: list  # (position in the row, converters, expression)
     model_slice: slice
     model_attnames: list
@@ -79,9 +78,8 @@ class RowLookup:
         prepared = {
             name: self._prepare(field, stand_ins[name], connections[using]) for name, field in self.filters.items()
         }
-        slots = {position: name for position, value in enumerate(params)
-                 for name, stand_in in prepared.items() if value == stand_in}
-        if sorted(slots.values()) != sorted(self.filters):
+        param_names = tuple(name for value in params for name, stand_in in prepared.items() if value == stand_in)
+        if len(param_names) != len(params) or sorted(param_names) != sorted(self.filters):
             raise AssertionError(f"could not place every filter value in {sql!r}")
         select = compiler.select
         model_fields = compiler.klass_info["select_fields"]
@@ -91,8 +89,7 @@ class RowLookup:
         converters = compiler.get_converters([column for column, _sql, _alias in select])
         return _Compiled(
             sql=sql,
-            params=tuple(params),
-            slots=slots,
+            param_names=param_names,
             converters=[(position, convs, expression) for position, (convs, expression) in converters.items()],
             model_slice=model_slice,
             model_attnames=[column.target.attname for column, _s, _a in select[model_slice]],
@@ -113,9 +110,7 @@ class RowLookup:
                 compiled = self._compiled.get(using) or self._compile(using)
                 self._compiled[using] = compiled
         connection = connections[using]
-        params = list(compiled.params)
-        for position, name in compiled.slots.items():
-            params[position] = self._prepare(self.filters[name], values[name], connection)
+        params = [self._prepare(self.filters[name], values[name], connection) for name in compiled.param_names]
         with connection.cursor() as cursor:
             self._execute(connection, cursor, compiled, params)
             row = cursor.fetchone()
