@@ -1,18 +1,45 @@
-"""Cache traffic of one request, in one round trip.
+"""Cache traffic of one request, in one round trip, in flight while the database answers.
 
 Authentication learns the tenant and the principal first, and with them the keys that the layers
 after it read — the token blacklist, the permission entry with its version counters, the tenant's
 limits — and the rate-limit counter the throttle increments. One by one that was four round trips,
 a third of a cheap request; on Redis they go out as one pipeline here, and the results travel with
 the principal. Keys not read up front fall through to the cache.
+
+An access token names its tenant and subject, so the pipeline can be sent before the principal's
+row is looked up and its answers read after (`receive`): the Redis round trip then costs no wall
+time of its own. Until it is received, the Redis connection stays out of the pool with answers
+waiting on it, so a sender receives in a `finally` (reading `counts` or any entry receives too).
 """
 
+import redis
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
-from config.ratelimit import increment, queue_increment
+from config.ratelimit import increment, increment_commands
 
 __all__ = ["CacheReads"]
+
+
+class _InFlight:
+    """A pipeline written to a pooled Redis connection whose answers are not read yet."""
+
+    def __init__(self, client: redis.Redis, commands: list[tuple]):
+        self._pool = client.connection_pool
+        self._connection = self._pool.get_connection()
+        try:
+            self._connection.send_packed_command(self._connection.pack_commands(commands))
+        except BaseException:
+            self._pool.release(self._connection)  # send_packed_command disconnected it
+            raise
+        self._count = len(commands)
+
+    def answers(self) -> list:
+        try:
+            return [self._connection.read_response() for _ in range(self._count)]
+        finally:
+            # A failed read disconnected the connection: the pool reconnects it on its next use.
+            self._pool.release(self._connection)
 
 
 class CacheReads:
@@ -20,27 +47,59 @@ class CacheReads:
     counters (from config.ratelimit.counter_key) incremented on the way, by key."""
 
     def __init__(self, keys, *, counters: dict[str, int] | None = None):
-        """`counters` maps counter keys to their window in seconds."""
+        """`counters` maps counter keys to their window in seconds. On Redis the reads are sent
+        here and read by `receive`; on the database cache they are made here."""
         self._read = frozenset(keys)
-        counters = counters or {}
+        self._keys = list(self._read)
+        self._counters = counters or {}
+        self._in_flight = None
         if isinstance(caches["default"], RedisCache):
-            self._found, self.counts = self._pipelined(caches["default"], list(self._read), counters)
+            self._in_flight = self._send(caches["default"])
         else:
-            self._found = cache.get_many(list(self._read))
-            self.counts = {key: increment(key, seconds) for key, seconds in counters.items()}
+            self._found = cache.get_many(self._keys)
+            self._counts = {key: increment(key, seconds) for key, seconds in self._counters.items()}
 
-    @staticmethod
-    def _pipelined(redis_cache: RedisCache, keys: list, counters: dict) -> tuple[dict, dict]:
-        client = redis_cache._cache
-        pipeline = client.get_client(write=bool(counters)).pipeline(transaction=False)
-        pipeline.mget([redis_cache.make_and_validate_key(key) for key in keys])
-        for key, seconds in counters.items():
-            queue_increment(pipeline, redis_cache.make_and_validate_key(key), seconds)
-        values, *increments = pipeline.execute()
-        found = {key: client._serializer.loads(value) for key, value in zip(keys, values) if value is not None}
-        return found, dict(zip(counters, increments[::2]))
+    def _commands(self, redis_cache: RedisCache) -> list[tuple]:
+        commands = [("MGET", *(redis_cache.make_and_validate_key(key) for key in self._keys))]
+        for key, seconds in self._counters.items():
+            commands += increment_commands(redis_cache.make_and_validate_key(key), seconds)
+        return commands
+
+    def _send(self, redis_cache: RedisCache) -> _InFlight | None:
+        """None when the send failed: `receive` then retries as a plain pipeline."""
+        try:
+            return _InFlight(redis_cache._cache.get_client(write=True), self._commands(redis_cache))
+        except redis.ConnectionError:
+            return None
+
+    def receive(self) -> None:
+        """Read the answers of the reads sent at construction (once; later calls do nothing)."""
+        if hasattr(self, "_found"):
+            return
+        redis_cache = caches["default"]
+        in_flight, self._in_flight = self._in_flight, None
+        try:
+            answers = in_flight.answers() if in_flight is not None else None
+        except (redis.ConnectionError, redis.TimeoutError):
+            answers = None
+        if answers is None:
+            # Sent again with the client's retry policy, as any other cache call would be.
+            pipeline = redis_cache._cache.get_client(write=True).pipeline(transaction=False)
+            for command in self._commands(redis_cache):
+                pipeline.execute_command(*command)
+            answers = pipeline.execute()
+        values, *increments = answers
+        loads = redis_cache._cache._serializer.loads
+        self._found = {key: loads(value) for key, value in zip(self._keys, values) if value is not None}
+        self._counts = dict(zip(self._counters, increments[::2]))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        self.receive()
+        return self._counts
 
     def get_many(self, keys) -> dict:
+        self.receive()
         found = {key: self._found[key] for key in keys if key in self._found}
         unread = [key for key in keys if key not in self._read]
         if unread:

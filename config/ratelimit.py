@@ -12,7 +12,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 
-__all__ = ["Hit", "counter_key", "hit", "increment", "queue_increment"]
+__all__ = ["Hit", "counter_key", "hit", "increment", "increment_commands"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ def counter_key(key: str, window_seconds: int, now: float) -> str:
     return f"rl:{key}:{int(now // window_seconds)}"
 
 
-def queue_increment(pipeline, redis_key: str, window_seconds: int) -> None:
-    """INCR creates the counter at 1; EXPIRE NX starts the window's clock only on that first hit.
-    Queued on a Redis pipeline, whose result for the INCR is the count."""
-    pipeline.incr(redis_key).expire(redis_key, window_seconds, nx=True)
+def increment_commands(redis_key: str, window_seconds: int) -> list[tuple]:
+    """INCRBY creates the counter at 1; EXPIRE NX starts the window's clock only on that first hit.
+    Sent together, the INCRBY's answer is the count."""
+    return [("INCRBY", redis_key, 1), ("EXPIRE", redis_key, window_seconds, "NX")]
 
 
 def increment(key: str, window_seconds: int) -> int:
@@ -40,7 +40,8 @@ def increment(key: str, window_seconds: int) -> int:
     if isinstance(redis_cache, RedisCache):
         redis_key = redis_cache.make_and_validate_key(key)
         pipeline = redis_cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
-        queue_increment(pipeline, redis_key, window_seconds)
+        for command in increment_commands(redis_key, window_seconds):
+            pipeline.execute_command(*command)
         count, _ = pipeline.execute()
         return count
     with transaction.atomic():

@@ -4,6 +4,10 @@
 service). The tenant always comes from the credential; `X-Tenant-Id` may only repeat it.
 """
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
 from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -13,6 +17,7 @@ from branding.selectors import limits_cache_key
 from config.api.exceptions import (
     WWW_AUTHENTICATE,
     AccountSuspended,
+    ApiError,
     InvalidToken,
     TenantMismatch,
     TenantNotFound,
@@ -30,7 +35,7 @@ from identity import api_keys
 from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal import Principal
-from identity.tokens import TokenType, decode_access_token
+from identity.tokens import VERIFIED_TOKENS_KEPT, TokenType, decode_access_token
 from tenancy.models import Tenant
 
 __all__ = ["HubAuthentication", "blacklist_access_token", "bearer_credential"]
@@ -91,13 +96,52 @@ def _check_user(user: User) -> None:
         raise AccountSuspended()
 
 
+@dataclass(frozen=True)
+class _KeyOwner:
+    pk: object
+    tenant_id: object
+
+
+class _KeyOwners:
+    """Which API key (and tenant) a credential that passed every check belonged to, by its exact
+    text, for the most recent VERIFIED_TOKENS_KEPT of them in this process. A key's id and tenant
+    never change, so the next request with the same credential sends its cache reads before the
+    key's row is looked up, as an access token's do. The row is still read and checked each time,
+    and a refused credential is forgotten: only one that was valid can spend a tenant's rate limit
+    before its checks, and only once after it stopped being valid."""
+
+    def __init__(self):
+        self._owners = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, credential: str) -> _KeyOwner | None:
+        return self._owners.get(credential)
+
+    def remember(self, credential: str, api_key: ApiKey) -> None:
+        with self._lock:
+            self._owners[credential] = _KeyOwner(pk=api_key.pk, tenant_id=api_key.tenant_id)
+            if len(self._owners) > VERIFIED_TOKENS_KEPT:
+                self._owners.popitem(last=False)
+
+    def forget(self, credential: str) -> None:
+        with self._lock:
+            self._owners.pop(credential, None)
+
+
+_key_owners = _KeyOwners()
 _SUBJECTS = {model: RowLookup(model, join="tenant", filters=("pk", "tenant_id")) for model in (User, ApiKey)}
 _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
 
 
-def _token_subject(model, claims):
-    """The user or API key a token names, in the tenant it names (one query when all is well)."""
-    subject = _SUBJECTS[model].get(pk=claims["sub"], tenant_id=claims["tenantId"])
+def _token_subject(model, claims, reads: CacheReads):
+    """The user or API key a token names, in the tenant it names (one query when all is well),
+    looked up while the request's cache reads are in flight; a revoked token is refused first."""
+    try:
+        subject = _SUBJECTS[model].get(pk=claims["sub"], tenant_id=claims["tenantId"])
+    finally:
+        reads.receive()
+    if reads.get(_blacklist_key(claims["jti"])):
+        raise TokenRevoked()
     if subject is None:
         if not Tenant.objects.filter(pk=claims["tenantId"]).exists():
             raise TenantNotFound()
@@ -125,34 +169,41 @@ class HubAuthentication(BaseAuthentication):
         if parts is None:
             raise InvalidToken("The API key is malformed.")
         prefix, secret = parts
-        api_key = _API_KEY_BY_PREFIX.get(prefix=prefix)
-        if api_key is None or not api_keys.verify_secret(api_key, secret):
-            raise InvalidToken("The API key is invalid.")
-        tenant = _check_tenant(api_key.tenant, request)
-        _check_api_key(api_key, request)
+        owner = _key_owners.get(credential)
+        reads = None if owner is None else _request_cache_reads(request, owner.tenant_id, TokenType.SERVICE, owner.pk)
+        try:
+            api_key = _API_KEY_BY_PREFIX.get(prefix=prefix)
+        finally:
+            if reads is not None:
+                reads.receive()
+        try:
+            if api_key is None or not api_keys.verify_secret(api_key, secret):
+                raise InvalidToken("The API key is invalid.")
+            tenant = _check_tenant(api_key.tenant, request)
+            _check_api_key(api_key, request)
+        except ApiError:
+            _key_owners.forget(credential)
+            raise
         api_keys.touch_last_used(api_key)
-        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key,
-                         cache_reads=_request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk))
+        if owner is None:
+            _key_owners.remember(credential, api_key)
+            reads = _request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk)
+        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, cache_reads=reads)
 
     def _from_jwt(self, credential, request) -> Principal:
         claims = decode_access_token(credential)
-        blacklist_key = _blacklist_key(claims["jti"])
-        reads = _request_cache_reads(request, claims["tenantId"], claims["type"], claims["sub"], blacklist_key)
-        if reads.get(blacklist_key):
-            raise TokenRevoked()
+        reads = _request_cache_reads(request, claims["tenantId"], claims["type"], claims["sub"],
+                                     _blacklist_key(claims["jti"]))
         if claims["type"] == TokenType.SERVICE:
-            return self._service_from_claims(claims, request, reads)
-        user = _token_subject(User, claims)
+            api_key = _token_subject(ApiKey, claims, reads)
+            tenant = _check_tenant(api_key.tenant, request)
+            # A service token lives only as long as the key that minted it stays usable.
+            _check_api_key(api_key, request)
+            return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, claims=claims, cache_reads=reads)
+        user = _token_subject(User, claims, reads)
         tenant = _check_tenant(user.tenant, request)
         _check_user(user)
         return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims, cache_reads=reads)
-
-    def _service_from_claims(self, claims, request, reads) -> Principal:
-        api_key = _token_subject(ApiKey, claims)
-        tenant = _check_tenant(api_key.tenant, request)
-        # A service token lives only as long as the key that minted it stays usable.
-        _check_api_key(api_key, request)
-        return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, claims=claims, cache_reads=reads)
 
 
 class HubAuthenticationScheme(OpenApiAuthenticationExtension):

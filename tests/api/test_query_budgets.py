@@ -107,22 +107,23 @@ def test_me_shows_group_package_and_branding_changes_on_the_next_request(api, wo
 
 @pytest.fixture
 def redis_round_trips(monkeypatch):
-    """Every round trip to Redis from this process: single commands and pipelines."""
+    """Every round trip to Redis from this process, as the commands written to a connection at once:
+    a single command's name, or a list of names for a pipeline (however it was sent)."""
     if not isinstance(caches["default"], RedisCache):
         pytest.skip("counts Redis round trips; the cache here is not Redis")
     trips = []
-    command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+    send_command, pack_commands = redis.connection.Connection.send_command, redis.connection.Connection.pack_commands
 
-    def counted_command(client, *args, **options):
+    def counted_command(connection, *args, **options):
         trips.append(args[0])
-        return command(client, *args, **options)
+        return send_command(connection, *args, **options)
 
-    def counted_pipeline(pipeline, *args, **options):
-        trips.append([queued[0][0] for queued in pipeline.command_stack])
-        return execute(pipeline, *args, **options)
+    def counted_commands(connection, commands):
+        trips.append([command[0] for command in commands])
+        return pack_commands(connection, commands)
 
-    monkeypatch.setattr(redis.client.Redis, "execute_command", counted_command)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+    monkeypatch.setattr(redis.connection.Connection, "send_command", counted_command)
+    monkeypatch.setattr(redis.connection.Connection, "pack_commands", counted_commands)
     return trips
 
 

@@ -1,18 +1,25 @@
-"""The authenticated request's hot path: the principal in one compiled query, and a verified token
-remembered only while it stays valid (the cache's one round trip: tests/api/test_query_budgets.py)."""
+"""The authenticated request's hot path: the principal in one compiled query, the cache's round trip
+in flight meanwhile, and a verified token remembered only while it stays valid (that there is one
+round trip: tests/api/test_query_budgets.py)."""
 
+import socket
 import time
 from datetime import timedelta
 
 import jwt
 import pytest
-from django.db import connection
+import redis
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import OperationalError, connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
+from config.cache_reads import CacheReads
 from config.db.lookup import RowLookup
-from identity.models import ApiKey, User
-from identity.services import create_api_key
+from identity import authentication
+from identity.models import ApiKey, ApiKeyStatus, User
+from identity.services import create_api_key, set_api_key_status
 from identity.tokens import issue_access_token
 from tests.factories import TenantFactory
 
@@ -88,3 +95,79 @@ def test_a_token_revoked_after_it_was_remembered_is_refused(api, whoami_urls, to
     assert api.get("/v1/test/whoami", token=token).status_code == 200
     assert api.post("/v1/auth/logout", {"refreshToken": tokens["refreshToken"]}, token=token).status_code == 204
     assert error_code(api.get("/v1/test/whoami", token=token)) == "TOKEN_REVOKED"
+
+
+@pytest.fixture
+def redis_cache():
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the cache here is not Redis: its reads are made, not sent ahead")
+    return caches["default"]
+
+
+def _pool(redis_cache):
+    return redis_cache._cache.get_client(write=True).connection_pool
+
+
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_the_cache_reads_are_in_flight_while_the_principal_is_read(api, whoami_urls, tokens, tenant, redis_cache,
+                                                                  monkeypatch, credential):
+    token = tokens["accessToken"] if credential == "jwt" else create_api_key(tenant=tenant, name="ci", profile="read-only").key
+    assert api.get("/v1/test/whoami", token=token).status_code == 200  # an API key's owner is learned here
+    events = []
+    pack_commands, read_response = redis.connection.Connection.pack_commands, redis.connection.Connection.read_response
+
+    def packed(connection_, commands):
+        events.append("redis: sent")
+        return pack_commands(connection_, commands)
+
+    def read(connection_, *args, **kwargs):
+        events.append("redis: answer read")
+        return read_response(connection_, *args, **kwargs)
+
+    def executed(execute, sql, params, many, context):
+        events.append(f"sql: {sql.split()[0]}")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(redis.connection.Connection, "pack_commands", packed)
+    monkeypatch.setattr(redis.connection.Connection, "read_response", read)
+    with connection.execute_wrapper(executed):
+        assert api.get("/v1/test/whoami", token=token).status_code == 200
+    # The MGET and the counter's INCRBY and EXPIRE answer after the principal's row was read.
+    assert events == ["redis: sent", "sql: EXECUTE", "redis: answer read", "redis: answer read", "redis: answer read"]
+    assert not _pool(redis_cache)._in_use_connections
+
+
+def test_a_failed_lookup_still_reads_the_answers_in_flight(api, whoami_urls, tokens, redis_cache, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": 2}
+    token = tokens["accessToken"]
+
+    def database_gone(execute, sql, params, many, context):
+        raise OperationalError("the database went away")
+
+    with connection.execute_wrapper(database_gone):
+        assert api.get("/v1/test/whoami", token=token).status_code == 500
+    assert not _pool(redis_cache)._in_use_connections
+    # The connection went back to the pool with nothing left unread: the next request reads its own
+    # answers — its count is the second of the window, the third is refused.
+    assert api.get("/v1/test/whoami", token=token).status_code == 200
+    assert api.get("/v1/test/whoami", token=token).status_code == 429
+
+
+def test_answers_lost_in_flight_are_asked_for_again(redis_cache):
+    cache.set("in-flight-entry", {"kept": True})
+    reads = CacheReads(["in-flight-entry", "absent-entry"], counters={"rl:in-flight-test:1": 60})
+    reads._in_flight._connection._sock.shutdown(socket.SHUT_RDWR)  # e.g. Redis restarted under the request
+    assert reads.get("in-flight-entry") == {"kept": True} and reads.get("absent-entry") is None
+    # Sent twice, as redis-py's own retry of a pipeline would: the counter may have counted twice.
+    assert reads.counts["rl:in-flight-test:1"] in (1, 2)
+    assert not _pool(redis_cache)._in_use_connections
+
+
+def test_a_refused_api_key_is_forgotten_and_refused_again(api, whoami_urls, tenant):
+    created = create_api_key(tenant=tenant, name="ci", profile="read-only")
+    assert api.get("/v1/test/whoami", token=created.key).status_code == 200
+    assert authentication._key_owners.get(created.key).pk == created.api_key.pk
+    set_api_key_status(api_key=created.api_key, status=ApiKeyStatus.REVOKED)
+    assert error_code(api.get("/v1/test/whoami", token=created.key)) == "TOKEN_REVOKED"
+    assert authentication._key_owners.get(created.key) is None
+    assert error_code(api.get("/v1/test/whoami", token=created.key)) == "TOKEN_REVOKED"
