@@ -48,8 +48,13 @@ class ListFilterBackend(DjangoFilterBackend):
     time) for the usual request that names no filter."""
 
     def filter_queryset(self, request, queryset, view):
-        filterset_class = self.get_filterset_class(view, queryset)
-        if (filterset_class is not None and issubclass(filterset_class, ListFilterSet)
-                and filterset_class.leaves_alone(request.query_params)):
+        if self.leaves_alone(request, view, queryset):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+    def leaves_alone(self, request, view, queryset=None) -> bool:
+        """Whether filtering `queryset` (by default the view's own) would hand it back unchanged."""
+        filterset_class = self.get_filterset_class(view, view.queryset if queryset is None else queryset)
+        if filterset_class is None:
+            return True  # django-filter has nothing to filter with
+        return issubclass(filterset_class, ListFilterSet) and filterset_class.leaves_alone(request.query_params)

@@ -8,16 +8,20 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
+from django.db import router
 from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from config.api.exceptions import ValidationFailed
 from config.api.renderers import enveloped
+from config.db.lookup import CompiledQuery
 
-__all__ = ["KeysetPagination"]
+__all__ = ["KeysetPagination", "PageRequest"]
 
 SORTS = {"created_at:desc": True, "created_at:asc": False}
 
@@ -38,6 +42,46 @@ def _decode(cursor: str):
         return datetime.fromisoformat(created_at), uuid.UUID(pk), bool(descending)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise ValidationFailed(details={"cursor": ["Invalid cursor."]}) from exc
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    descending: bool
+    after: tuple[datetime, uuid.UUID] | None = None  # the (created_at, pk) the page starts after
+
+    @property
+    def shape(self) -> tuple:
+        """What the page's SQL depends on besides its values."""
+        return self.limit, self.descending, self.after is not None
+
+    def of(self, queryset):
+        """The page's rows of `queryset`, and one more when there are more (a queryset)."""
+        if self.after is not None:
+            created_at, pk = self.after
+            after = "lt" if self.descending else "gt"
+            queryset = queryset.filter(
+                Q(**{f"created_at__{after}": created_at}) | Q(created_at=created_at, **{f"pk__{after}": pk})
+            )
+        ordering = ["-created_at", "-pk"] if self.descending else ["created_at", "pk"]
+        return queryset.order_by(*ordering)[: self.limit + 1]
+
+
+# A page's SQL for every shape asked of it lately, per list and row plan (the limit is part of the
+# SQL, so a client stepping through every limit would otherwise grow this without end).
+@lru_cache(maxsize=256)
+def _tenant_page_query(view_class, plan, shape: tuple) -> CompiledQuery:
+    limit, descending, has_cursor = shape
+    model = view_class.queryset.model
+    fields = {"tenant": model._meta.get_field("tenant")}
+    if has_cursor:
+        fields.update(created_at=model._meta.get_field("created_at"), pk=model._meta.pk)
+
+    def build(tenant, created_at=None, pk=None):
+        page = PageRequest(limit=limit, descending=descending, after=(created_at, pk) if has_cursor else None)
+        return page.of(plan.select(view_class.queryset.for_tenant(tenant)))
+
+    return CompiledQuery(build, fields)
 
 
 class KeysetPagination(BasePagination):
@@ -62,29 +106,40 @@ class KeysetPagination(BasePagination):
             raise ValidationFailed(details={"sort": [f"Must be one of {', '.join(SORTS)}."]})
         return SORTS[sort]
 
-    def paginate_queryset(self, queryset, request, view=None):
-        return self._page(queryset, request, _instance_key)
-
-    def paginate_rows(self, queryset, request, plan) -> list:
-        """The page as JSON-ready rows read by `plan` (config/api/rows.py) instead of model instances."""
-        return plan.present(self._page(plan.select(queryset), request, plan.cursor_key))
-
-    def _page(self, queryset, request, key) -> list:
-        """`key(row)` is the row's (created_at, pk) in the cursor's text form."""
+    def _page_request(self, request) -> PageRequest:
         limit = self._limit(request)
         descending = self._descending(request)
         cursor = request.query_params.get("cursor")
-        if cursor:
-            created_at, pk, descending = _decode(cursor)
-            after = "lt" if descending else "gt"
-            queryset = queryset.filter(
-                Q(**{f"created_at__{after}": created_at}) | Q(created_at=created_at, **{f"pk__{after}": pk})
-            )
-        ordering = ["-created_at", "-pk"] if descending else ["created_at", "pk"]
-        rows = list(queryset.order_by(*ordering)[: limit + 1])
-        self.has_more = len(rows) > limit
-        rows = rows[:limit]
-        self.next_cursor = _encode(key(rows[-1]), descending) if self.has_more else None
+        if not cursor:
+            return PageRequest(limit=limit, descending=descending)
+        created_at, pk, descending = _decode(cursor)
+        return PageRequest(limit=limit, descending=descending, after=(created_at, pk))
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = self._page_request(request)
+        return self._trim(list(page.of(queryset)), page, _instance_key)
+
+    def paginate_rows(self, queryset, request, plan) -> list:
+        """The page as JSON-ready rows read by `plan` (config/api/rows.py) instead of model instances."""
+        page = self._page_request(request)
+        return plan.present(self._trim(list(page.of(plan.select(queryset))), page, plan.cursor_key))
+
+    def paginate_tenant_rows(self, view_class, tenant_id, request, plan) -> list:
+        """`paginate_rows` of `view_class.queryset.for_tenant(tenant_id)`, compiled once per shape of
+        page (config/db/lookup.py): for a list whose request narrows it no further."""
+        page = self._page_request(request)
+        query = _tenant_page_query(view_class, plan, page.shape)
+        values = {"tenant": tenant_id}
+        if page.after is not None:
+            values["created_at"], values["pk"] = page.after
+        rows = query.rows(values, using=router.db_for_read(view_class.queryset.model))
+        return plan.present(self._trim(rows, page, plan.cursor_key))
+
+    def _trim(self, rows: list, page: PageRequest, key) -> list:
+        """`key(row)` is the row's (created_at, pk) in the cursor's text form."""
+        self.has_more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        self.next_cursor = _encode(key(rows[-1]), page.descending) if self.has_more else None
         return rows
 
     def get_paginated_response(self, data):

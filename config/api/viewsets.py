@@ -3,6 +3,7 @@
 import hashlib
 
 from rest_framework import mixins
+from rest_framework.generics import GenericAPIView
 from rest_framework.viewsets import GenericViewSet
 
 from config.api.exceptions import PreconditionFailed
@@ -48,9 +49,25 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
 # No docstring: drf-spectacular would publish it as the description of every view that mixes it in.
 class ListMixin(mixins.ListModelMixin):
     def list(self, request, *args, **kwargs):
-        # DRF's list, reading the page as rows when the serializer allows it (config/api/rows.py).
+        # DRF's list, reading the page as rows when the serializer allows it (config/api/rows.py),
+        # with SQL compiled once per shape of page when the request narrows the tenant's rows no further.
         plan = plan_for(self.get_serializer_class())
         if plan is None or not isinstance(self.paginator, KeysetPagination):
             return super().list(request, *args, **kwargs)
-        rows = self.paginator.paginate_rows(self.filter_queryset(self.get_queryset()), request, plan)
+        if self._whole_tenant(request):
+            rows = self.paginator.paginate_tenant_rows(type(self), self.tenant.pk, request, plan)
+        else:
+            rows = self.paginator.paginate_rows(self.filter_queryset(self.get_queryset()), request, plan)
         return self.get_paginated_response(rows)
+
+    def _whole_tenant(self, request) -> bool:
+        """Whether this list is `queryset.for_tenant(tenant)` as TenantScopedViewSet narrows it, left
+        alone by every filter backend, paginated as KeysetPagination does."""
+        view_class = type(self)
+        return (
+            view_class.get_queryset is TenantScopedViewSet.get_queryset
+            and view_class.filter_queryset is GenericAPIView.filter_queryset
+            and type(self.paginator) is KeysetPagination
+            and all(backend is ListFilterBackend and ListFilterBackend().leaves_alone(request, self)
+                    for backend in self.filter_backends)
+        )

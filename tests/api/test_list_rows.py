@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -19,12 +20,14 @@ from config.api.rows import plan_for
 from config.api.viewsets import ListMixin, TenantScopedViewSet
 from exports.api.views import ExportSerializer
 from identity.api.serializers import GroupPermissionSerializer, UserCreatedSerializer, UserSerializer
-from identity.models import GroupPermission, User
-from identity.services import create_api_key, create_group, create_user
+from identity.models import Group, GroupPermission, User
+from identity.services import add_member, create_api_key, create_group, create_user
+from identity.sessions import login
 from integrations.services import create_credential
 from outbox.api.views import DeliverySerializer
 from outbox.services import create_subscription
 from tests.api.test_route_declarations import routes
+from tests.identity.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -102,14 +105,19 @@ def pages(api, token, path):
 
 
 def test_every_list_route_answers_drf_s_bytes(api, rows_of_every_kind, monkeypatch):
-    read_as_rows = []
-    paginate_rows = KeysetPagination.paginate_rows
+    read_as_rows, compiled = [], []
+    paginate_rows, paginate_tenant_rows = KeysetPagination.paginate_rows, KeysetPagination.paginate_tenant_rows
 
     def spy(paginator, queryset, request, plan):
         read_as_rows.append(request.path)
         return paginate_rows(paginator, queryset, request, plan)
 
+    def compiled_spy(paginator, view_class, tenant_id, request, plan):
+        compiled.append(request.get_full_path())
+        return paginate_tenant_rows(paginator, view_class, tenant_id, request, plan)
+
     monkeypatch.setattr(KeysetPagination, "paginate_rows", spy)
+    monkeypatch.setattr(KeysetPagination, "paginate_tenant_rows", compiled_spy)
     found = list_routes()
     assert {path for path, _view in found} >= {"/v1/users", "/v1/audit-logs"}
     for path, view in found:
@@ -119,8 +127,19 @@ def test_every_list_route_answers_drf_s_bytes(api, rows_of_every_kind, monkeypat
             slow = pages(api, rows_of_every_kind.admin_token, path)
         assert len(fast) > 5 and len(fast[0]) > 300, path
         assert fast == slow, path
-        assert (path in read_as_rows) == (plan_for(view.serializer_class) is not None), path
+        plan = plan_for(view.serializer_class)
+        assert (path in read_as_rows or bool(compiled)) == (plan is not None), path
+        # The tenant's whole list, unfiltered, runs SQL compiled once per shape of page; a filter
+        # (or a view narrowing its queryset itself) goes through the ORM. Every page but the filtered
+        # one, unless the route has no filters to apply.
+        if plan is not None and view.get_queryset is TenantScopedViewSet.get_queryset:
+            filtered = 1 if getattr(view, "filterset_class", None) else 0
+            assert len(compiled) == len(fast) - filtered, (path, compiled)
+            assert filtered == 0 or not any("createdAtFrom" in asked for asked in compiled), path
+        else:
+            assert not compiled, path
         read_as_rows.clear()
+        compiled.clear()
     assert plan_for(UserSerializer) is not None
 
 
@@ -194,3 +213,32 @@ def test_json_outside_the_ignored_fields_is_camelized_like_drf_s(world):
     drf = KeysetPagination().paginate_queryset(queryset, request)
     assert rows[0]["constraints"] == {"maxRows": {"perDay": 1}}
     assert rows == camelize(_Constraints(drf, many=True).data, IGNORED_FIELDS)
+
+
+def test_a_compiled_page_shows_only_the_asking_tenant_s_rows(api, world):
+    """Both tenants ask the same shape of page: one statement, each tenant's own rows."""
+    other_admin = create_user(tenant=world.other, email="admin@globex.com", password=PASSWORD).user
+    add_member(group=Group.objects.get(tenant=world.other, name="ADM_CLIENTE"), user=other_admin, actor=SYSTEM)
+    create_user(tenant=world.other, email="third@globex.com")
+    other_token = login(tenant_slug=world.other.slug, email="admin@globex.com", password=PASSWORD,
+                        ip="127.0.0.1").access_token
+
+    def emails(token, query=""):
+        body = api.get(f"/v1/users?limit=2{query}", token=token).json()
+        return {row["email"] for row in body["data"]}, body["meta"]["nextCursor"]
+
+    mine, cursor = emails(world.admin_token)
+    theirs, their_cursor = emails(other_token)
+    assert mine <= set(User.objects.for_tenant(world.tenant).values_list("email", flat=True)) and len(mine) == 2
+    assert theirs <= set(User.objects.for_tenant(world.other).values_list("email", flat=True)) and len(theirs) == 2
+    # Another tenant's cursor only moves within the asking tenant's rows.
+    after, _ = emails(world.admin_token, f"&cursor={their_cursor}")
+    assert after <= set(User.objects.for_tenant(world.tenant).values_list("email", flat=True))
+
+
+def test_a_compiled_page_is_prepared_once_per_connection(api, world):
+    api.get("/v1/groups?limit=7", token=world.admin_token)
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get("/v1/groups?limit=7", token=world.admin_token).status_code == 200
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("PREPARE") == 0 and statements[-1] == "EXECUTE", statements
