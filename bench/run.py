@@ -33,7 +33,7 @@ from bench.common import (
 )
 
 CONNECTIONS = 4 * CORES
-WRITE_ROUNDS = 3
+WRITE_ROUNDS = 5
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # The web servers publish to the broker production gives them, Redis when it answers (like the
 # cache): on the PostgreSQL fallback kombu's SQLAlchemy transport adds ~20 MiB to every web worker

@@ -67,9 +67,9 @@ class PageRequest:
         return queryset.order_by(*ordering)[: self.limit + 1]
 
 
-# A page's SQL for every shape asked of it lately, per list and row plan (the limit is part of the
-# SQL, so a client stepping through every limit would otherwise grow this without end).
-@lru_cache(maxsize=256)
+# A page's SQL for the shapes asked of it lately, per list and row plan (the limit is part of the
+# SQL: a client stepping through every limit must not grow this without end).
+@lru_cache(maxsize=64)
 def _tenant_page_query(view_class, plan, shape: tuple) -> CompiledQuery:
     limit, descending, has_cursor = shape
     model = view_class.queryset.model

@@ -60,18 +60,20 @@ class _Compiled:
     sql: str
     param_names: tuple  # the value that goes in each parameter, in order
     converters: list  # (position in the row, converters, expression)
-    compiler: object  # after as_sql(): what it selected, for callers that build instances
+    description: object  # what `describe` made of the compiler
 
 
 class CompiledQuery:
     """The SQL of `build(**values)` — a queryset whose every parameter is one of `fields`' values,
     each field saying how its value is written — compiled once per database with stand-in values.
     `rows(values)` runs it with real ones: the rows as lists, each column converted as the queryset
-    would have converted it."""
+    would have converted it. `describe(compiler)`, after compiling, keeps what a caller needs to know
+    of the select (the compiler itself is not kept: it holds the whole query)."""
 
-    def __init__(self, build, fields: dict[str, models.Field]):
+    def __init__(self, build, fields: dict[str, models.Field], *, describe=None):
         self._build = build
         self.fields = fields
+        self._describe = describe
         self._compiled = {}
         self._lock = threading.Lock()
         self._statement = next(_statement_names)
@@ -98,7 +100,7 @@ class CompiledQuery:
             sql=sql,
             param_names=param_names,
             converters=[(position, convs, expression) for position, (convs, expression) in converters.items()],
-            compiler=compiler,
+            description=self._describe(compiler) if self._describe else None,
         )
 
     def rows(self, values: dict, *, using: str) -> list[list]:
@@ -143,32 +145,29 @@ class RowLookup:
         self._query = CompiledQuery(
             lambda **values: model._base_manager.select_related(join).filter(**values).order_by()[:1],
             {name: model._meta.pk if name == "pk" else model._meta.get_field(name) for name in filters},
+            describe=self._layout,
         )
-        self._layouts = {}
 
-    def _layout(self, using: str) -> _Layout:
-        layout = self._layouts.get(using)
-        if layout is None:
-            compiler = self._query.compiled(using).compiler
-            select = compiler.select
-            model_fields = compiler.klass_info["select_fields"]
-            related_fields = compiler.klass_info["related_klass_infos"][0]["select_fields"]
-            model_slice = slice(model_fields[0], model_fields[-1] + 1)
-            related_slice = slice(related_fields[0], related_fields[-1] + 1)
-            layout = self._layouts[using] = _Layout(
-                model_slice=model_slice,
-                model_attnames=[column.target.attname for column, _s, _a in select[model_slice]],
-                related_slice=related_slice,
-                related_attnames=[column.target.attname for column, _s, _a in select[related_slice]],
-            )
-        return layout
+    @staticmethod
+    def _layout(compiler) -> _Layout:
+        select = compiler.select
+        model_fields = compiler.klass_info["select_fields"]
+        related_fields = compiler.klass_info["related_klass_infos"][0]["select_fields"]
+        model_slice = slice(model_fields[0], model_fields[-1] + 1)
+        related_slice = slice(related_fields[0], related_fields[-1] + 1)
+        return _Layout(
+            model_slice=model_slice,
+            model_attnames=[column.target.attname for column, _s, _a in select[model_slice]],
+            related_slice=related_slice,
+            related_attnames=[column.target.attname for column, _s, _a in select[related_slice]],
+        )
 
     def get(self, **values):
         using = router.db_for_read(self.model)
         rows = self._query.rows(values, using=using)
         if not rows:
             return None
-        row, layout = rows[0], self._layout(using)
+        row, layout = rows[0], self._query.compiled(using).description
         instance = self.model.from_db(using, layout.model_attnames, row[layout.model_slice])
         related = self.join.related_model.from_db(using, layout.related_attnames, row[layout.related_slice])
         self.join.set_cached_value(instance, related)
