@@ -45,15 +45,13 @@ _AS_STORED = {
 class IsoTimestamp(models.Func):
     """A timestamptz as DRF writes it in UTC: `datetime.isoformat()` with `Z` for `+00:00`, whose
     fraction appears only when the microseconds are not zero. Saves parsing each timestamp into a
-    datetime (psycopg's Python loader under Django's time-zone loader) and formatting it back.
-    Its argument appears three times in the SQL: a column, never an expression with parameters."""
+    datetime (psycopg's Python loader under Django's time-zone loader) and formatting it back. One
+    `to_char` per value (three, with a CASE on the fraction, cost PostgreSQL twice the time)."""
 
     output_field = models.TextField()
     arity = 1
     template = (
-        "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        "CASE to_char(%(expressions)s AT TIME ZONE 'UTC', 'US') WHEN '000000' THEN 'Z' "
-        "ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US\"Z\"') END"
+        "replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
     )
 
 
