@@ -50,7 +50,9 @@ def configure_logging(level: str) -> None:
         }
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # An event below the level is dropped before the chain formats it (the access line of every
+        # request, when LOG_LEVEL is WARNING); stdlib records were filtered by their logger already.
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -97,3 +97,19 @@ def test_sensitive_keys(key):
 @pytest.mark.parametrize("key", ["tokenType", "revokedTokens", "expiresIn", "email", "scopeCount", "keyVersion"])
 def test_harmless_keys_are_kept(key):
     assert scrub({key: "value"}) == {key: "value"}
+
+
+def test_an_event_below_the_level_is_dropped_before_it_is_formatted(log_output, monkeypatch):
+    """With LOG_LEVEL=WARNING every request's access line is below the level: it must cost nothing."""
+    import logging
+
+    import config.logging
+
+    scrubbed = []
+    monkeypatch.setattr(config.logging, "scrub", lambda event: scrubbed.append(event) or event)
+    hub_logger = logging.getLogger("hub.below-level")
+    monkeypatch.setattr(hub_logger, "level", logging.WARNING)
+    structlog.get_logger("hub.below-level").info("request", path="/v1/me")
+    assert scrubbed == [] and lines(log_output) == []
+    structlog.get_logger("hub.below-level").warning("request", path="/v1/me")
+    assert len(scrubbed) == 1 and lines(log_output)[0]["path"] == "/v1/me"
