@@ -69,7 +69,7 @@ class CacheReads:
         """None when the send failed: `receive` then retries as a plain pipeline."""
         try:
             return _InFlight(redis_cache._cache.get_client(write=True), self._commands(redis_cache))
-        except redis.ConnectionError:
+        except (redis.ConnectionError, redis.TimeoutError):
             return None
 
     def receive(self) -> None:

@@ -188,6 +188,7 @@ class HubAuthentication(BaseAuthentication):
         if owner is None:
             _key_owners.remember(credential, api_key)
             reads = _request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk)
+            reads.receive()  # nothing left to overlap; never leave the answers waiting
         return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, cache_reads=reads)
 
     def _from_jwt(self, credential, request) -> Principal:

@@ -27,10 +27,13 @@ from random import randrange
 from django.conf import settings
 from django.db import connections, models, router
 
-__all__ = ["CompiledQuery", "RowLookup"]
+__all__ = ["PREPARED_PER_CONNECTION", "CompiledQuery", "RowLookup"]
 
 
 _statement_names = (f"hub_compiled_{number}" for number in itertools.count(1))
+# A server session keeps what is prepared on it until it ends: however many shapes of page clients
+# ask for within a connection's lifetime, each session holds at most this many statements.
+PREPARED_PER_CONNECTION = 100
 # Per server connection (psycopg's, replaced when Django reconnects): the statements prepared on it.
 _prepared_on = weakref.WeakKeyDictionary()
 
@@ -117,13 +120,13 @@ class CompiledQuery:
         return rows
 
     def _execute(self, connection, cursor, compiled: _Compiled, params: list) -> None:
-        if settings.DATABASE_POOLED:
-            cursor.execute(compiled.sql, params)
-            return
-        prepared = _prepared_on.setdefault(connection.connection, set())
-        if self._statement not in prepared:
+        prepared = None if settings.DATABASE_POOLED else _prepared_on.setdefault(connection.connection, set())
+        if prepared is not None and self._statement not in prepared and len(prepared) < PREPARED_PER_CONNECTION:
             cursor.execute(f"PREPARE {self._statement} AS {_numbered_placeholders(compiled.sql)}")
             prepared.add(self._statement)
+        if prepared is None or self._statement not in prepared:
+            cursor.execute(compiled.sql, params)
+            return
         cursor.execute(f"EXECUTE {self._statement} ({', '.join(['%s'] * len(params))})", params)
 
 

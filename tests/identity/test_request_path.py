@@ -4,6 +4,7 @@ round trip: tests/api/test_query_budgets.py)."""
 
 import socket
 import time
+import weakref
 from datetime import timedelta
 
 import jwt
@@ -16,6 +17,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from config.cache_reads import CacheReads
+from config.db import lookup
 from config.db.lookup import RowLookup
 from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
@@ -171,3 +173,15 @@ def test_a_refused_api_key_is_forgotten_and_refused_again(api, whoami_urls, tena
     assert error_code(api.get("/v1/test/whoami", token=created.key)) == "TOKEN_REVOKED"
     assert authentication._key_owners.get(created.key) is None
     assert error_code(api.get("/v1/test/whoami", token=created.key)) == "TOKEN_REVOKED"
+
+
+def test_a_connection_holds_a_bounded_number_of_prepared_statements(tenant, user, monkeypatch):
+    monkeypatch.setattr(lookup, "PREPARED_PER_CONNECTION", 2)
+    monkeypatch.setattr(lookup, "_prepared_on", weakref.WeakKeyDictionary())  # as on a new connection
+    lookups = [RowLookup(User, join="tenant", filters=("pk", "tenant_id")) for _ in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        for each in lookups:
+            assert each.get(pk=user.pk, tenant_id=tenant.pk) == user
+    # Two prepared; the third, past the bound, runs as plain SQL (and still answers).
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == [
+        "PREPARE", "EXECUTE", "PREPARE", "EXECUTE", "SELECT"]
