@@ -39,6 +39,10 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
 
     def get_object(self):
         instance = super().get_object()
+        # The row was found inside the caller's tenant: services reading `instance.tenant` get that
+        # tenant, not one more query.
+        if getattr(instance, "tenant_id", None) == self.tenant.pk:
+            type(instance)._meta.get_field("tenant").set_cached_value(instance, self.tenant)
         if_match = self.request.headers.get("If-Match")
         if self.request.method == "PATCH" and if_match and if_match.strip() not in ("*", etag_for(instance)):
             raise PreconditionFailed()

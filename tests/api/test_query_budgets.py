@@ -137,3 +137,14 @@ def test_an_authenticated_read_is_one_cache_round_trip(api, world, redis_round_t
     assert api.get(path, token=token).status_code == 200
     assert redis_round_trips == [["MGET", "INCRBY", "EXPIRE"]]
 
+
+
+def test_a_write_reads_the_tenant_only_with_the_principal(api, world):
+    """The object a write changes was found inside the caller's tenant, whose row authentication
+    already joined: services reading `instance.tenant` must not fetch it again."""
+    user = UserFactory(tenant=world.tenant)
+    assert api.call("PATCH", f"/v1/users/{user.pk}", {"name": "Warm"}, token=world.admin_token).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = api.call("PATCH", f"/v1/users/{user.pk}", {"name": "Renamed"}, token=world.admin_token)
+    assert response.status_code == 200, response.content
+    assert [query["sql"] for query in captured.captured_queries if 'FROM "tenant"' in query["sql"]] == []
