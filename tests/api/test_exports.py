@@ -12,6 +12,7 @@ from branding.services import replace_branding, replace_config
 from exports.document import SECTIONS
 from exports.models import ExportStatus, TenantExport
 from exports.services import build_export
+from identity.api_keys import split_key
 from identity.models import ApiKey, Invitation, RefreshToken, User
 from identity.services import create_api_key, create_user
 from integrations.services import create_credential
@@ -40,7 +41,8 @@ def secrets_of(world, api):
         *Invitation.objects.filter(tenant=world.tenant).values_list("token_hash", flat=True),
         *User.objects.filter(tenant=world.tenant).exclude(password="").values_list("password", flat=True),
     ]
-    return [key, key.rsplit("_", 1)[1], invited.invitation.token, webhook.secret, CREDENTIAL_SECRET, PASSWORD,
+    # The secret part as the hub parses it: the secret itself may hold "_", so never split by hand.
+    return [key, split_key(key)[1], invited.invitation.token, webhook.secret, CREDENTIAL_SECRET, PASSWORD,
             session["accessToken"], session["refreshToken"], *stored]
 
 
