@@ -4,21 +4,26 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection
 
-__all__ = ["GENESIS", "ChainReport", "entry_hash", "lock_chain_head", "verify_chain"]
+__all__ = ["GENESIS", "ChainReport", "append_entry", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 # Namespace of the advisory locks that serialise appends to one tenant's chain.
 _LOCK_NAMESPACE = 0x4155  # "AU"
 
 
-def entry_hash(entry) -> str:
-    content = [
-        str(entry.tenant_id),
-        entry.sequence,
-        entry.prev_hash,
+def _canonical(items: list) -> str:
+    return json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _content_around_link(entry) -> tuple[str, str]:
+    """The canonical JSON of an entry's content is `[tenant,sequence,"prev_hash",rest…]`; this is the
+    text before the sequence and the text after the previous hash, so that whoever knows the link
+    (Python here, PostgreSQL in append_entry) can hash the whole without building it again."""
+    rest = _canonical([
         entry.created_at.isoformat(),
         entry.actor_type,
         str(entry.actor_id or ""),
@@ -29,26 +34,68 @@ def entry_hash(entry) -> str:
         entry.metadata,
         entry.ip or "",
         entry.user_agent,
-    ]
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    ])
+    return _canonical([str(entry.tenant_id)])[:-1] + ",", "," + rest[1:]
+
+
+def entry_hash(entry) -> str:
+    before, after = _content_around_link(entry)
+    # A sequence is a JSON number and a hash is hex: neither needs escaping.
+    canonical = f'{before}{entry.sequence},"{entry.prev_hash}"{after}'
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def lock_chain_head(tenant_id) -> tuple[int, str] | None:
-    """Take the tenant's chain lock, held until the transaction ends so that concurrent writers of
-    one tenant append one after another, and read the (sequence, hash) of the chain's last entry.
+_LINK_FIELDS = ("sequence", "prev_hash", "hash")
 
-    Two statements in one round trip, on every audited write. Under READ COMMITTED each statement
-    takes its own snapshot, so the read (after the lock is granted) sees every entry committed by
-    the writer that held the lock before."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s); "
-            "SELECT sequence, hash FROM audit_log WHERE tenant_id = %s ORDER BY sequence DESC LIMIT 1",
-            [_LOCK_NAMESPACE, zlib.crc32(str(tenant_id).encode()) - 2**31, tenant_id],
+
+@cache
+def _append_sql() -> tuple[str, tuple]:
+    from audit.models import AuditLog
+
+    quote = connection.ops.quote_name
+    fields = tuple(field for field in AuditLog._meta.concrete_fields if field.attname not in _LINK_FIELDS)
+    link_fields = [AuditLog._meta.get_field(name) for name in _LINK_FIELDS]
+    table = quote(AuditLog._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in (*fields, *link_fields))
+    values = ", ".join(["%s"] * len(fields))
+    # The lock is its own statement: under READ COMMITTED the INSERT's snapshot is then taken after
+    # the lock was granted, and sees every entry the previous holder committed.
+    sql = f"""
+        SELECT pg_advisory_xact_lock(%s, %s);
+        WITH link AS (
+            SELECT coalesce(head.sequence, 0) + 1 AS sequence, coalesce(head.hash, %s) AS prev_hash
+            FROM (SELECT 1) AS chain LEFT JOIN LATERAL (
+                SELECT sequence, hash FROM {table} WHERE tenant_id = %s ORDER BY sequence DESC LIMIT 1
+            ) AS head ON true
         )
+        INSERT INTO {table} ({columns}) VALUES (
+            {values},
+            (SELECT sequence FROM link),
+            (SELECT prev_hash FROM link),
+            (SELECT encode(sha256(convert_to(%s || sequence::text || ',"' || prev_hash || '"' || %s, 'UTF8')), 'hex')
+             FROM link)
+        )
+        RETURNING sequence, prev_hash, hash
+    """
+    return sql, fields
+
+
+def append_entry(entry) -> None:
+    """Insert `entry` at the end of its tenant's chain, in one round trip: take the tenant's chain
+    lock (held until the transaction ends, so that concurrent writers of one tenant append one after
+    another), read the chain's last entry, and insert with the next sequence, that entry's hash and
+    its own — the SHA-256 of the canonical content entry_hash reads, computed by PostgreSQL around
+    the link it found. `entry` gets the link and is saved, as Model.save would leave it."""
+    sql, fields = _append_sql()
+    before, after = _content_around_link(entry)
+    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_LOCK_NAMESPACE, zlib.crc32(str(entry.tenant_id).encode()) - 2**31, GENESIS,
+                             entry.tenant_id, *values, before, after])
         cursor.nextset()
-        return cursor.fetchone()
+        entry.sequence, entry.prev_hash, entry.hash = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from django.db import models
 
 from config.db.naming import index, unique
-from config.models import choices_check
+from config.models import choices_check, time_ordered_id
 from tenancy.models import TenantScopedModel
 
 __all__ = ["ActorType", "AuditLog", "IdempotencyKey", "IdempotencyStatus"]
@@ -19,6 +19,7 @@ class ActorType(models.TextChoices):
 class AuditLog(TenantScopedModel):
     """Append-only: rows are written by audit.services.record inside the caller's transaction."""
 
+    id = time_ordered_id()
     actor_user = models.ForeignKey(
         "identity.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )

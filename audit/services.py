@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.db import transaction
 
-from audit.chain import GENESIS, entry_hash, lock_chain_head
+from audit.chain import append_entry
 from audit.models import ActorType, AuditLog
 from audit.registry import AUDIT_ACTIONS
 from audit.scrubber import scrub
@@ -56,11 +56,8 @@ def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor 
         ip=request.ip if request else None,
         user_agent=request.user_agent if request else "",
     )
-    last = lock_chain_head(tenant.pk)
-    entry.sequence, entry.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # What gets hashed is what the database will return: normalise JSON and addresses first.
     entry.metadata = json.loads(json.dumps(entry.metadata, default=str))
     entry.ip = AuditLog._meta.get_field("ip").get_prep_value(entry.ip)
-    entry.hash = entry_hash(entry)
-    entry.save(force_insert=True)
+    append_entry(entry)
     return entry

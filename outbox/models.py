@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from config.db.naming import constraint_name, index
-from config.models import BaseModel, StatusModel, choices_check, status_check
+from config.models import BaseModel, StatusModel, choices_check, status_check, time_ordered_id
 from tenancy.models import Tenant, TenantScopedModel
 
 __all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookSubscription"]
@@ -24,6 +24,7 @@ class OutboxEvent(BaseModel):
     Platform-level events may have no tenant, so this table is not tenant-scoped.
     """
 
+    id = time_ordered_id()
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
     type = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)

@@ -6,12 +6,13 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from audit.chain import GENESIS, entry_hash
 from audit.models import AuditLog
 from audit.registry import AUDIT_ACTIONS, ROUTE_ACTIONS
-from audit.services import record
+from audit.services import Actor, record
 from catalog.fixtures import load_catalog_fixture
 from tests.concurrency import run_concurrently
-from tests.factories import TenantFactory
+from tests.factories import TenantFactory, UserFactory
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +107,32 @@ def test_concurrent_writers_of_one_tenant_keep_one_chain():
     assert run_concurrently(write, 4) == [None] * 4
     assert sorted(AuditLog.objects.filter(tenant=tenant).values_list("sequence", flat=True)) == list(range(1, 41))
     call_command("audit_verify", "--tenant", "busy-chain", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_postgresql_hashes_what_entry_hash_reads_back():
+    """append_entry has PostgreSQL hash the canonical content around the link it finds: for any
+    content, the hash it stores must be the one entry_hash computes from the row as read back."""
+    tenant = TenantFactory(slug="hashed-in-sql")
+    user = UserFactory(tenant=tenant)
+    awkward = {"zeta": "ação € \u2028 \"quoted\" \\ back", "alpha": {"b": [1, 2.5, None, True], "a": "日本"},
+               "empty": {}, "n": -12}
+    with transaction.atomic():
+        record(tenant=tenant, action="users.update", entity_type="user")
+        record(tenant=tenant, action="users.update", entity_type="user", entity_id=user.pk,
+               actor=Actor.for_user(user), metadata=awkward)
+    entries = list(AuditLog.objects.filter(tenant=tenant).order_by("sequence"))
+    assert [(entry.sequence, entry.prev_hash) for entry in entries] == [(1, GENESIS), (2, entries[0].hash)]
+    assert [entry.hash for entry in entries] == [entry_hash(entry) for entry in entries]
+    assert entries[1].metadata["zeta"] == awkward["zeta"] and entries[1].actor_user_id == user.pk
+
+
+@pytest.mark.django_db
+def test_entries_get_time_ordered_ids():
+    tenant = TenantFactory(slug="ordered-ids")
+    with transaction.atomic():
+        written = [record(tenant=tenant, action="users.update", entity_type="user") for _ in range(20)]
+    assert [entry.id.version for entry in written] == [7] * 20
+    assert sorted(entry.id for entry in written) == [entry.id for entry in written]
+    assert [entry._state.adding for entry in written] == [False] * 20
+    assert set(AuditLog.objects.filter(tenant=tenant).values_list("id", flat=True)) == {entry.id for entry in written}
