@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from django.db import transaction
@@ -33,7 +34,9 @@ SYSTEM = Actor(type=ActorType.SYSTEM)
 
 
 def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor = SYSTEM, metadata=None) -> AuditLog:
-    """Append one audit entry. Must run inside the transaction of the change it describes."""
+    """Append one audit entry. Must run inside the transaction of the change it describes; it is
+    written when the atomic block ends (its sequence and hashes are set then), and not at all if the
+    block rolls back."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
     if action not in AUDIT_ACTIONS:
@@ -59,5 +62,7 @@ def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor 
     # What gets hashed is what the database will return: normalise JSON and addresses first.
     entry.metadata = json.loads(json.dumps(entry.metadata, default=str))
     entry.ip = AuditLog._meta.get_field("ip").get_prep_value(entry.ip)
-    append_entry(entry)
+    # Appending takes the tenant's chain lock until commit: at the end of the block, concurrent
+    # writers of one tenant wait for each other's commit only, not for the rest of their work.
+    transaction.get_connection().at_block_end(partial(append_entry, entry))
     return entry
