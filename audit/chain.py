@@ -8,6 +8,8 @@ from functools import cache
 
 from django.db import connection
 
+from config.db.lookup import execute_prepared, statement_name
+
 __all__ = ["GENESIS", "ChainReport", "append_entry", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
@@ -58,10 +60,7 @@ def _append_sql() -> tuple[str, tuple]:
     table = quote(AuditLog._meta.db_table)
     columns = ", ".join(quote(field.column) for field in (*fields, *link_fields))
     values = ", ".join(["%s"] * len(fields))
-    # The lock is its own statement: under READ COMMITTED the INSERT's snapshot is then taken after
-    # the lock was granted, and sees every entry the previous holder committed.
     sql = f"""
-        SELECT pg_advisory_xact_lock(%s, %s);
         WITH link AS (
             SELECT coalesce(head.sequence, 0) + 1 AS sequence, coalesce(head.hash, %s) AS prev_hash
             FROM (SELECT 1) AS chain LEFT JOIN LATERAL (
@@ -80,18 +79,24 @@ def _append_sql() -> tuple[str, tuple]:
     return sql, fields
 
 
+_APPEND_STATEMENT = statement_name()
+
+
 def append_entry(entry) -> None:
     """Insert `entry` at the end of its tenant's chain, in one round trip: take the tenant's chain
     lock (held until the transaction ends, so that concurrent writers of one tenant append one after
     another), read the chain's last entry, and insert with the next sequence, that entry's hash and
     its own — the SHA-256 of the canonical content entry_hash reads, computed by PostgreSQL around
-    the link it found. `entry` gets the link and is saved, as Model.save would leave it."""
+    the link it found. `entry` gets the link and is saved, as Model.save would leave it. The INSERT
+    is prepared once per connection: PostgreSQL took longer to plan it than to run it."""
     sql, fields = _append_sql()
     before, after = _content_around_link(entry)
     values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    # The lock is a statement of its own: under READ COMMITTED the INSERT's snapshot is then taken
+    # after the lock was granted, and sees every entry the previous holder committed.
+    lock = ("SELECT pg_advisory_xact_lock(%s, %s); ", [_LOCK_NAMESPACE, zlib.crc32(str(entry.tenant_id).encode()) - 2**31])
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_LOCK_NAMESPACE, zlib.crc32(str(entry.tenant_id).encode()) - 2**31, GENESIS,
-                             entry.tenant_id, *values, before, after])
+        execute_prepared(cursor, _APPEND_STATEMENT, sql, [GENESIS, entry.tenant_id, *values, before, after], preceded_by=lock)
         cursor.nextset()
         entry.sequence, entry.prev_hash, entry.hash = cursor.fetchone()
     entry._state.adding = False

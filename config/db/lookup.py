@@ -1,4 +1,4 @@
-"""Queries on hot paths, compiled to SQL once per process.
+"""Queries on hot paths, compiled to SQL once per process and prepared once per connection.
 
 Every authenticated request loads its principal (a user or an API key, with its tenant joined), and
 most lists read a page of the tenant's rows in the same few shapes. Each query is the same every
@@ -27,7 +27,7 @@ from random import randrange
 from django.conf import settings
 from django.db import connections, models, router
 
-__all__ = ["PREPARED_PER_CONNECTION", "CompiledQuery", "RowLookup"]
+__all__ = ["PREPARED_PER_CONNECTION", "CompiledQuery", "RowLookup", "execute_prepared", "statement_name"]
 
 
 _statement_names = (f"hub_compiled_{number}" for number in itertools.count(1))
@@ -42,6 +42,27 @@ def _numbered_placeholders(sql: str) -> str:
     """Django's `%s` placeholders as PREPARE's `$1, $2…` (and `%%` as the `%` it stands for)."""
     numbers = itertools.count(1)
     return re.sub(r"%[s%]", lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql)
+
+
+def statement_name() -> str:
+    """A name for a statement that `execute_prepared` prepares, unique in this process."""
+    return next(_statement_names)
+
+
+def execute_prepared(cursor, name: str, sql: str, params: list, *, preceded_by: tuple[str, list] = ("", [])) -> None:
+    """Run `sql` (with Django's `%s` placeholders) as statement `name`: PREPAREd the first time on
+    this database connection and EXECUTEd after; as plain SQL behind DATABASE_POOLED or once the
+    connection holds PREPARED_PER_CONNECTION statements. `preceded_by` is SQL and parameters sent
+    before it in the same round trip, as statements of their own."""
+    prefix, prefix_params = preceded_by
+    prepared = None if settings.DATABASE_POOLED else _prepared_on.setdefault(cursor.db.connection, set())
+    if prepared is not None and name not in prepared and len(prepared) < PREPARED_PER_CONNECTION:
+        cursor.execute(f"PREPARE {name} AS {_numbered_placeholders(sql)}")
+        prepared.add(name)
+    if prepared is None or name not in prepared:
+        cursor.execute(prefix + sql, [*prefix_params, *params])
+        return
+    cursor.execute(f"{prefix}EXECUTE {name} ({', '.join(['%s'] * len(params))})", [*prefix_params, *params])
 
 
 def _stand_in(field: models.Field):
@@ -79,7 +100,7 @@ class CompiledQuery:
         self._describe = describe
         self._compiled = {}
         self._lock = threading.Lock()
-        self._statement = next(_statement_names)
+        self._statement = statement_name()
 
     def compiled(self, using: str) -> _Compiled:
         compiled = self._compiled.get(using)
@@ -111,23 +132,13 @@ class CompiledQuery:
         connection = connections[using]
         params = [_prepare(self.fields[name], values[name], connection) for name in compiled.param_names]
         with connection.cursor() as cursor:
-            self._execute(connection, cursor, compiled, params)
+            execute_prepared(cursor, self._statement, compiled.sql, params)
             rows = [list(row) for row in cursor.fetchall()]
         for position, convs, expression in compiled.converters:
             for row in rows:
                 for converter in convs:
                     row[position] = converter(row[position], expression, connection)
         return rows
-
-    def _execute(self, connection, cursor, compiled: _Compiled, params: list) -> None:
-        prepared = None if settings.DATABASE_POOLED else _prepared_on.setdefault(connection.connection, set())
-        if prepared is not None and self._statement not in prepared and len(prepared) < PREPARED_PER_CONNECTION:
-            cursor.execute(f"PREPARE {self._statement} AS {_numbered_placeholders(compiled.sql)}")
-            prepared.add(self._statement)
-        if prepared is None or self._statement not in prepared:
-            cursor.execute(compiled.sql, params)
-            return
-        cursor.execute(f"EXECUTE {self._statement} ({', '.join(['%s'] * len(params))})", params)
 
 
 @dataclass(frozen=True)

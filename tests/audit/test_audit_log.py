@@ -1,16 +1,20 @@
 import ast
 import io
+import weakref
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from audit import chain
 from audit.chain import GENESIS, entry_hash
 from audit.models import AuditLog
 from audit.registry import AUDIT_ACTIONS, ROUTE_ACTIONS
 from audit.services import Actor, record
 from catalog.fixtures import load_catalog_fixture
+from config.db import lookup
 from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory, UserFactory
 
@@ -136,3 +140,21 @@ def test_entries_get_time_ordered_ids():
     assert sorted(entry.id for entry in written) == [entry.id for entry in written]
     assert [entry._state.adding for entry in written] == [False] * 20
     assert set(AuditLog.objects.filter(tenant=tenant).values_list("id", flat=True)) == {entry.id for entry in written}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pooled", [False, True])
+def test_the_append_is_prepared_once_per_connection_unless_pooled(pooled, monkeypatch, settings):
+    settings.DATABASE_POOLED = pooled
+    # As on a new connection (under a new name: this one may have prepared the statement already).
+    monkeypatch.setattr(lookup, "_prepared_on", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(chain, "_APPEND_STATEMENT", lookup.statement_name())
+    tenant = TenantFactory(slug=f"prepared-{pooled}")
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(2):
+            with transaction.atomic():
+                record(tenant=tenant, action="users.update", entity_type="user")
+    statements = [query["sql"].split(";")[-1].split()[0] for query in captured.captured_queries
+                  if "audit_log" in query["sql"] or "EXECUTE" in query["sql"]]
+    assert statements == (["WITH", "WITH"] if pooled else ["PREPARE", "EXECUTE", "EXECUTE"])
+    call_command("audit_verify", "--tenant", tenant.slug, stdout=io.StringIO())
