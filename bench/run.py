@@ -209,10 +209,6 @@ def access_token(slug: str) -> str:
                  ip="127.0.0.1").access_token
 
 
-def ratio(value: float, floor: float) -> str:
-    return f"{value / floor:.2f}×"
-
-
 def main() -> None:
     started = time.monotonic()
     print(f"database: {settings.DATABASES['default']['NAME']} on {settings.DATABASES['default']['HOST'] or 'socket'}")
@@ -327,19 +323,21 @@ def render(reads: dict, writes: dict, web_rss: float, pipelines: list[dict], ela
         "",
         "## 4. Webhook pipeline (outbox → Celery → loopback receiver)",
         "",
-        f"1,000 events committed in one transaction; one worker with {CORES} processes × "
-        f"{settings.WEBHOOK_DELIVERY_CONCURRENCY} threads; the plain client posts the same signed payloads with as "
-        f"many senders. Timers start at the commit.",
+        f"Rounds of 1,000 events committed in one transaction, each followed by the plain client posting the "
+        f"same signed payloads with as many senders; one worker with {CORES} processes × "
+        f"{settings.WEBHOOK_DELIVERY_CONCURRENCY} threads. Timers start at the commit; the ratio is the median "
+        f"of the rounds'.",
         "",
-        "| Broker | deliveries/s | plain client/s | ratio | commit-to-delivery p50 ms | p95 ms | goal |",
+        "| Broker | deliveries/s | plain client/s | ratio (per round) | commit-to-delivery p50 ms | p95 ms | goal |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for result in pipelines:
         limit = 500 if result["broker"] == "Redis" else 1000
-        ok = result["rate"] / result["plain_rate"] >= 0.5 and result["p50_ms"] < limit
+        against = statistics.median(result["ratios"])
+        ok = against >= 0.5 and result["p50_ms"] < limit
         lines.append(f"| {result['broker']} | {result['rate']:.0f} | {result['plain_rate']:.0f} | "
-                     f"{ratio(result['rate'], result['plain_rate'])} | {result['p50_ms']:.0f} | {result['p95_ms']:.0f} | "
-                     f"≥ 0.5×, p50 < {limit} ms {'✅' if ok else '❌'} |")
+                     f"{against:.2f}× ({' / '.join(f'{value:.2f}' for value in result['ratios'])}) | "
+                     f"{result['p50_ms']:.0f} | {result['p95_ms']:.0f} | ≥ 0.5×, p50 < {limit} ms {'✅' if ok else '❌'} |")
     worker_rss = max(result["worker_rss_mib"] for result in pipelines)
     lines += [
         "",
