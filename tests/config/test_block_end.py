@@ -17,6 +17,15 @@ class Boom(Exception):
     pass
 
 
+def record_and_fail_at_the_end(tenant):
+    def fail():
+        raise Boom
+
+    with pytest.raises(Boom), transaction.atomic():
+        record(tenant=tenant, action="users.update", entity_type="user")
+        connection.at_block_end(fail)
+
+
 def test_it_needs_an_atomic_block():
     with pytest.raises(TransactionManagementError):
         connection.at_block_end(lambda: None)
@@ -43,13 +52,7 @@ def test_it_runs_when_the_block_ends_in_order_and_not_after_a_rollback():
 @pytest.mark.django_db
 def test_a_failure_at_the_end_rolls_the_block_back():
     tenant = TenantFactory(slug="failing-end")
-
-    def fail():
-        raise Boom
-
-    with pytest.raises(Boom), transaction.atomic():
-        record(tenant=tenant, action="users.update", entity_type="user")
-        connection.at_block_end(fail)
+    record_and_fail_at_the_end(tenant)  # a savepoint inside the test's transaction
     assert not AuditLog.objects.filter(tenant=tenant).exists()
 
 
@@ -102,13 +105,7 @@ def test_the_chain_lock_is_not_held_while_the_rest_of_a_write_runs():
 @pytest.mark.django_db(transaction=True)
 def test_a_failure_before_commit_rolls_the_transaction_back():
     tenant = TenantFactory(slug="failing-commit")
-
-    def fail():
-        raise Boom
-
-    with pytest.raises(Boom), transaction.atomic():
-        record(tenant=tenant, action="users.update", entity_type="user")
-        connection.at_block_end(fail)
+    record_and_fail_at_the_end(tenant)  # the outermost block: at commit
     assert not connection.in_atomic_block and connection.get_autocommit()
     assert not AuditLog.objects.filter(tenant=tenant).exists()
     with transaction.atomic():
