@@ -1,5 +1,7 @@
 import ast
+import hashlib
 import io
+import json
 import weakref
 from pathlib import Path
 
@@ -129,6 +131,13 @@ def test_postgresql_hashes_what_entry_hash_reads_back():
     assert [(entry.sequence, entry.prev_hash) for entry in entries] == [(1, GENESIS), (2, entries[0].hash)]
     assert [entry.hash for entry in entries] == [entry_hash(entry) for entry in entries]
     assert entries[1].metadata["zeta"] == awkward["zeta"] and entries[1].actor_user_id == user.pk
+    # The canonical form chains written before this split hash with: the whole list in one document.
+    entry = entries[1]
+    whole = json.dumps([str(entry.tenant_id), entry.sequence, entry.prev_hash, entry.created_at.isoformat(),
+                        entry.actor_type, str(entry.actor_id), str(entry.actor_user_id), entry.action, entry.entity_type,
+                        entry.entity_id, entry.metadata, entry.ip or "", entry.user_agent],
+                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry.hash == hashlib.sha256(whole.encode()).hexdigest()
 
 
 @pytest.mark.django_db
