@@ -1,15 +1,15 @@
-"""Cache traffic of one request, in one round trip, in flight while the database answers.
+"""Cache traffic of one request, in one round trip.
 
-Authentication learns the tenant and the principal first, and with them the keys that the layers
-after it read — the token blacklist, the permission entry with its version counters, the tenant's
-limits — and the rate-limit counter the throttle increments. One by one that was four round trips,
-a third of a cheap request; on Redis they go out as one pipeline here, and the results travel with
-the principal. Keys not read up front fall through to the cache.
+Authentication learns the tenant and the principal first, and with them the keys that it and the
+layers after it read — the token blacklist, the principal's cached row and its versions, the
+permission entry with its version counters, the tenant's limits — and the rate-limit counter the
+throttle increments. One by one they were four round trips (before the row was cached too), a third
+of a cheap request; on Redis they go out as one pipeline here, and the results travel with the principal. Keys not read up
+front fall through to the cache.
 
-An access token names its tenant and subject, so the pipeline can be sent before the principal's
-row is looked up and its answers read after (`receive`): the Redis round trip then costs no wall
-time of its own. Until it is received, the Redis connection stays out of the pool with answers
-waiting on it, so a sender receives in a `finally` (reading `counts` or any entry receives too).
+The pipeline is written to Redis at construction and its answers read by `receive` (reading
+`counts` or any entry receives too). Until then the Redis connection stays out of the pool with
+answers waiting on it, so a sender that may fail before reading receives in a `finally`.
 """
 
 import redis

@@ -7,8 +7,10 @@ from django.utils import timezone
 from uuid6 import uuid7
 
 from config.db.naming import check
+from config.permission_versions import bump_tenant_row
 
-__all__ = ["BaseModel", "Status", "StatusModel", "change_status", "choices_check", "status_check", "time_ordered_id"]
+__all__ = ["BaseModel", "Status", "StatusModel", "VersionedRowsQuerySet", "change_status", "choices_check",
+           "status_check", "time_ordered_id"]
 
 
 class BaseModel(models.Model):
@@ -29,6 +31,20 @@ def time_ordered_id() -> models.UUIDField:
     grows, and after each checkpoint PostgreSQL writes a full-page image of every page it changes
     for the first time: 8 KiB of WAL for a 16-byte key (docs/benchmarks.md)."""
     return models.UUIDField(primary_key=True, default=uuid7, editable=False)
+
+
+class VersionedRowsQuerySet(models.QuerySet):
+    """Rows that requests keep in the cache under version counters (identity/principal_rows.py). A
+    save or delete bumps the row's own version there; an update of many rows at once bumps the
+    version of every tenant they belong to (`tenant_column`), which each cached row is checked
+    against too. bulk_update() updates through update()."""
+
+    tenant_column = "tenant_id"
+
+    def update(self, **kwargs):
+        for tenant_id in self.order_by().values_list(self.tenant_column, flat=True).distinct():
+            bump_tenant_row(tenant_id)
+        return super().update(**kwargs)
 
 
 class Status(models.TextChoices):

@@ -1,27 +1,50 @@
-"""Version counters that invalidate cached permission sets (see identity/authorization.py).
+"""Version counters that invalidate what is cached between requests: permission sets (see
+identity/authorization.py) and principals' rows (identity/principal_rows.py).
 
 Kept here, below every domain app, because the catalog (actions and packages), tenancy (packages
-held, overrides, statuses) and identity (grants, memberships) all change what a principal may do.
+held, overrides, statuses, the tenant's own row) and identity (grants, memberships, users and API
+keys) all change what a principal is and may do.
 """
+
+import secrets
 
 from django.core.cache import cache
 from django.db import transaction
 
-__all__ = ["CATALOG_VERSION_KEY", "bump_catalog_version", "bump_tenant_version", "tenant_version_key"]
+__all__ = ["CATALOG_VERSION_KEY", "ROW_VERSION_SECONDS", "bump_catalog_version", "bump_principal_row", "bump_tenant_row",
+           "bump_tenant_version", "new_version", "principal_row_version_key", "tenant_row_version_key", "tenant_version_key"]
 
 CATALOG_VERSION_KEY = "permver:catalog"
+# A row version nobody bumps is forgotten after a day: a missing version is never trusted, and the
+# next one starts at random, so no entry cached under the old one can match it (new_version).
+ROW_VERSION_SECONDS = 24 * 3600
+
+
+def new_version() -> int:
+    """Where a counter starts (again, after eviction or expiry): never a value an entry cached under
+    an earlier life of the same counter could carry, as restarting from 1 could be."""
+    return secrets.randbits(62)
 
 
 def tenant_version_key(tenant_id) -> str:
     return f"permver:tenant:{tenant_id}"
 
 
-def _bump(key: str) -> None:
+def tenant_row_version_key(tenant_id) -> str:
+    return f"rowver:tenant:{tenant_id}"
+
+
+def principal_row_version_key(principal_type: str, principal_id) -> str:
+    """The version of a principal's own row: a user's, or an API key's for `service`."""
+    return f"rowver:{principal_type}:{principal_id}"
+
+
+def _bump(key: str, timeout: int | None = None) -> None:
     def bump():
         try:
             cache.incr(key)
         except ValueError:
-            cache.set(key, 1, timeout=None)
+            cache.set(key, new_version(), timeout=timeout)
 
     # Now, so the writer's own next read sees it, and again after commit, so a request that read
     # the old rows while the transaction was open cannot leave them cached under the new version.
@@ -35,3 +58,12 @@ def bump_tenant_version(tenant_id) -> None:
 
 def bump_catalog_version() -> None:
     _bump(CATALOG_VERSION_KEY)
+
+
+def bump_tenant_row(tenant_id) -> None:
+    """The tenant's row changed, or rows of its principals that a bulk update may have changed."""
+    _bump(tenant_row_version_key(tenant_id), ROW_VERSION_SECONDS)
+
+
+def bump_principal_row(principal_type: str, principal_id) -> None:
+    _bump(principal_row_version_key(principal_type, principal_id), ROW_VERSION_SECONDS)

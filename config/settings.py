@@ -194,6 +194,9 @@ LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default
 # An API key's last_used_at is written at most this often (not on every request).
 API_KEY_LAST_USED_RESOLUTION = timedelta(seconds=60)
 PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
+# How long a principal's row may stay cached (identity/principal_rows.py); every write to it is seen
+# at once regardless. 0 reads it from the database on every request.
+PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60)
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------

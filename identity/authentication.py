@@ -31,7 +31,7 @@ from config.cache_reads import CacheReads
 from config.db.lookup import RowLookup
 from config.middleware import client_ip
 from config.models import Status
-from identity import api_keys
+from identity import api_keys, principal_rows
 from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal import Principal
@@ -61,10 +61,11 @@ def blacklist_access_token(claims: dict) -> None:
 
 
 def _request_cache_reads(request, tenant_id, principal_type: str, principal_id, *extra_keys) -> CacheReads:
-    """What the throttle and the permission check will read, fetched with `extra_keys`, and the
-    request's rate-limit counter incremented, in one round trip."""
+    """The principal's cached row, what the throttle and the permission check will read, fetched
+    with `extra_keys`, and the request's rate-limit counter incremented, in one round trip."""
     return CacheReads(
-        [*extra_keys, *access_cache_keys(tenant_id, principal_type, principal_id), limits_cache_key(tenant_id)],
+        [*extra_keys, *principal_rows.cache_keys(tenant_id, principal_type, principal_id),
+         *access_cache_keys(tenant_id, principal_type, principal_id), limits_cache_key(tenant_id)],
         counters=request_counter(request, tenant_id),
     )
 
@@ -105,8 +106,8 @@ class _KeyOwner:
 class _KeyOwners:
     """Which API key (and tenant) a credential that passed every check belonged to, by its exact
     text, for the most recent VERIFIED_TOKENS_KEPT of them in this process. A key's id and tenant
-    never change, so the next request with the same credential sends its cache reads before the
-    key's row is looked up, as an access token's do. The row is still read and checked each time,
+    never change, so the next request with the same credential reads the key's cached row in its
+    cache round trip, as an access token's does. The row (cached or not) is still checked each time,
     and a refused credential is forgotten: only one that was valid can spend a tenant's rate limit
     before its checks, and only once after it stopped being valid."""
 
@@ -129,19 +130,21 @@ class _KeyOwners:
 
 
 _key_owners = _KeyOwners()
-_SUBJECTS = {model: RowLookup(model, join="tenant", filters=("pk", "tenant_id")) for model in (User, ApiKey)}
+# The password hash is not needed to authenticate and must not travel to the cache with the row.
+_SUBJECTS = {
+    User: RowLookup(User, join="tenant", filters=("pk", "tenant_id"), defer=("password",)),
+    ApiKey: RowLookup(ApiKey, join="tenant", filters=("pk", "tenant_id")),
+}
 _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
 
 
 def _token_subject(model, claims, reads: CacheReads):
-    """The user or API key a token names, in the tenant it names (one query when all is well),
-    looked up while the request's cache reads are in flight; a revoked token is refused first."""
-    try:
-        subject = _SUBJECTS[model].get(pk=claims["sub"], tenant_id=claims["tenantId"])
-    finally:
-        reads.receive()
+    """The user or API key a token names, in the tenant it names: cached, or one query when its row
+    changed; a revoked token is refused first."""
     if reads.get(_blacklist_key(claims["jti"])):
         raise TokenRevoked()
+    row = principal_rows.PrincipalRow(_SUBJECTS[model], reads, claims["tenantId"], claims["type"], claims["sub"])
+    subject = row.cached() or row.fetch(pk=claims["sub"], tenant_id=claims["tenantId"])
     if subject is None:
         if not Tenant.objects.filter(pk=claims["tenantId"]).exists():
             raise TenantNotFound()
@@ -170,12 +173,14 @@ class HubAuthentication(BaseAuthentication):
             raise InvalidToken("The API key is malformed.")
         prefix, secret = parts
         owner = _key_owners.get(credential)
-        reads = None if owner is None else _request_cache_reads(request, owner.tenant_id, TokenType.SERVICE, owner.pk)
-        try:
-            api_key = _API_KEY_BY_PREFIX.get(prefix=prefix)
-        finally:
-            if reads is not None:
-                reads.receive()
+        if owner is None:
+            reads, api_key = None, _API_KEY_BY_PREFIX.get(prefix=prefix)
+        else:
+            reads = _request_cache_reads(request, owner.tenant_id, TokenType.SERVICE, owner.pk)
+            row = principal_rows.PrincipalRow(_API_KEY_BY_PREFIX, reads, owner.tenant_id, TokenType.SERVICE, owner.pk)
+            api_key = row.cached()
+            if api_key is None or api_key.prefix != prefix:
+                api_key = row.fetch(prefix=prefix)
         try:
             if api_key is None or not api_keys.verify_secret(api_key, secret):
                 raise InvalidToken("The API key is invalid.")
@@ -188,7 +193,7 @@ class HubAuthentication(BaseAuthentication):
         if owner is None:
             _key_owners.remember(credential, api_key)
             reads = _request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk)
-            reads.receive()  # nothing left to overlap; never leave the answers waiting
+            reads.receive()  # never leave the answers waiting
         return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, cache_reads=reads)
 
     def _from_jwt(self, credential, request) -> Principal:

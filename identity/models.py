@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 
 from catalog.models import ToolAction
 from config.db.naming import index, unique
-from config.models import Status, StatusModel, choices_check, status_check
+from config.models import Status, StatusModel, VersionedRowsQuerySet, choices_check, status_check
 from tenancy.models import TenantScopedModel, TenantScopedQuerySet
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Group",
     "GroupPermission",
     "Invitation",
+    "PrincipalQuerySet",
     "RefreshToken",
     "User",
     "UserGroup",
@@ -30,7 +31,11 @@ class AuthProvider(models.TextChoices):
     IDP = "idp", "Identity provider"
 
 
-class UserManager(BaseUserManager.from_queryset(TenantScopedQuerySet)):
+class PrincipalQuerySet(VersionedRowsQuerySet, TenantScopedQuerySet):
+    """Users and API keys: the rows authentication caches (identity/principal_rows.py)."""
+
+
+class UserManager(BaseUserManager.from_queryset(PrincipalQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
@@ -176,6 +181,8 @@ class ApiKey(TenantScopedModel):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
+    objects = PrincipalQuerySet.as_manager()
+
     class Meta:
         db_table = "api_key"
         verbose_name = "API key"
@@ -225,6 +232,8 @@ class Invitation(TenantScopedModel):
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
+
+    objects = PrincipalQuerySet.as_manager()
 
     class Meta:
         db_table = "invitation"

@@ -5,9 +5,13 @@ from django.utils import timezone
 
 from catalog.models import Package, Tool, ToolAction
 from config.db.naming import check, constraint_name, unique
-from config.models import BaseModel, StatusModel, status_check
+from config.models import BaseModel, StatusModel, VersionedRowsQuerySet, status_check
 
 __all__ = ["Tenant", "TenantPackage", "TenantScopedModel", "TenantScopedQuerySet", "TenantToolOverride"]
+
+
+class TenantQuerySet(VersionedRowsQuerySet):
+    tenant_column = "pk"  # a tenant's row is the tenant's own
 
 
 class Tenant(BaseModel, StatusModel):
@@ -15,6 +19,8 @@ class Tenant(BaseModel, StatusModel):
     name = models.CharField(max_length=200)
     # The one tenant (slug aza8) whose staff run the platform; platform-scope actions live only here.
     is_platform = models.BooleanField(default=False)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         db_table = "tenant"

@@ -40,7 +40,8 @@ def create_tenant(*, slug: str, name: str, actor: Actor) -> Tenant:
 
 @transaction.atomic
 def set_tenant_status(*, tenant: Tenant, status: str, reason: str = "", actor: Actor) -> Tenant:
-    """Suspension takes effect on the tenant's very next request: every request reads the status."""
+    """Suspension takes effect on the tenant's very next request: saving the row bumps the version
+    that every cached copy of it is checked against (identity/principal_rows.py)."""
     if tenant.is_platform and status != Status.ACTIVE:
         raise Conflict("The platform tenant cannot be suspended.")
     previous = change_status(tenant, status, reason)

@@ -151,13 +151,15 @@ class _Layout:
 
 class RowLookup:
     """At most one `model` row matching equality filters on `filters`, with `join` (a foreign key)
-    selected alongside, as a model instance or None."""
+    selected alongside, as a model instance or None; and the instance as plain values to keep
+    (`snapshot`) and build again (`restore`) without the database."""
 
-    def __init__(self, model, *, join: str, filters: tuple[str, ...]):
+    def __init__(self, model, *, join: str, filters: tuple[str, ...], defer: tuple[str, ...] = ()):
+        """`defer`: fields of `model` left out, loaded from the database on first access."""
         self.model = model
         self.join = model._meta.get_field(join)
         self._query = CompiledQuery(
-            lambda **values: model._base_manager.select_related(join).filter(**values).order_by()[:1],
+            lambda **values: model._base_manager.select_related(join).defer(*defer).filter(**values).order_by()[:1],
             {name: model._meta.pk if name == "pk" else model._meta.get_field(name) for name in filters},
             describe=self._layout,
         )
@@ -182,7 +184,24 @@ class RowLookup:
         if not rows:
             return None
         row, layout = rows[0], self._query.compiled(using).description
-        instance = self.model.from_db(using, layout.model_attnames, row[layout.model_slice])
-        related = self.join.related_model.from_db(using, layout.related_attnames, row[layout.related_slice])
+        return self._instance(using, (dict(zip(layout.model_attnames, row[layout.model_slice])),
+                                      dict(zip(layout.related_attnames, row[layout.related_slice]))))
+
+    def snapshot(self, instance) -> tuple[dict, dict]:
+        """What `restore` needs to build `instance` (one this lookup found) again: the values of the
+        columns it selected, of the model and of the joined row. Plain values, to keep elsewhere."""
+        layout = self._query.compiled(router.db_for_read(self.model)).description
+        related = self.join.get_cached_value(instance)
+        return ({name: instance.__dict__[name] for name in layout.model_attnames},
+                {name: related.__dict__[name] for name in layout.related_attnames})
+
+    def restore(self, snapshot: tuple[dict, dict]):
+        """The instance `snapshot` was taken of, as `get` built it (a new object each time)."""
+        return self._instance(router.db_for_read(self.model), snapshot)
+
+    def _instance(self, using: str, snapshot: tuple[dict, dict]):
+        own, joined = snapshot
+        instance = self.model.from_db(using, list(own), list(own.values()))
+        related = self.join.related_model.from_db(using, list(joined), list(joined.values()))
         self.join.set_cached_value(instance, related)
         return instance

@@ -1,6 +1,6 @@
-"""The authenticated request's hot path: the principal in one compiled query, the cache's round trip
-in flight meanwhile, and a verified token remembered only while it stays valid (that there is one
-round trip: tests/api/test_query_budgets.py)."""
+"""The authenticated request's hot path: the principal cached, else read in one compiled query after
+the cache's one round trip, and a verified token remembered only while it stays valid (that there is
+one round trip: tests/api/test_query_budgets.py; the cached row: tests/identity/test_principal_rows.py)."""
 
 import socket
 import time
@@ -16,12 +16,13 @@ from django.db import OperationalError, connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
+from audit.services import SYSTEM
 from config.cache_reads import CacheReads
 from config.db import lookup
 from config.db.lookup import RowLookup
 from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
-from identity.services import create_api_key, set_api_key_status
+from identity.services import create_api_key, set_api_key_status, update_user
 from identity.tokens import issue_access_token
 from tests.factories import TenantFactory
 
@@ -110,33 +111,63 @@ def _pool(redis_cache):
     return redis_cache._cache.get_client(write=True).connection_pool
 
 
-@pytest.mark.parametrize("credential", ["jwt", "api_key"])
-def test_the_cache_reads_are_in_flight_while_the_principal_is_read(api, whoami_urls, tokens, tenant, redis_cache,
-                                                                  monkeypatch, credential):
-    token = tokens["accessToken"] if credential == "jwt" else create_api_key(tenant=tenant, name="ci", profile="read-only").key
-    assert api.get("/v1/test/whoami", token=token).status_code == 200  # an API key's owner is learned here
+def _recorded_round_trips(monkeypatch):
+    """Redis sends and answers, and SQL statements, in the order they happen."""
     events = []
-    pack_commands, read_response = redis.connection.Connection.pack_commands, redis.connection.Connection.read_response
+    Connection = redis.connection.Connection
+    pack_commands, send_command, read_response = Connection.pack_commands, Connection.send_command, Connection.read_response
 
     def packed(connection_, commands):
-        events.append("redis: sent")
+        events.append("redis: sent " + " ".join(command[0] for command in commands))
         return pack_commands(connection_, commands)
+
+    def sent(connection_, *args, **kwargs):
+        events.append(f"redis: sent {args[0]}")
+        return send_command(connection_, *args, **kwargs)
 
     def read(connection_, *args, **kwargs):
         events.append("redis: answer read")
         return read_response(connection_, *args, **kwargs)
 
+    monkeypatch.setattr(Connection, "pack_commands", packed)
+    monkeypatch.setattr(Connection, "send_command", sent)
+    monkeypatch.setattr(Connection, "read_response", read)
+    return events
+
+
+def _sql_recorded(events):
     def executed(execute, sql, params, many, context):
         events.append(f"sql: {sql.split()[0]}")
         return execute(sql, params, many, context)
 
-    monkeypatch.setattr(redis.connection.Connection, "pack_commands", packed)
-    monkeypatch.setattr(redis.connection.Connection, "read_response", read)
-    with connection.execute_wrapper(executed):
+    return connection.execute_wrapper(executed)
+
+
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_a_cached_principal_costs_one_cache_round_trip_and_no_query(api, whoami_urls, tokens, tenant, redis_cache,
+                                                                    monkeypatch, credential):
+    token = tokens["accessToken"] if credential == "jwt" else create_api_key(tenant=tenant, name="ci", profile="read-only").key
+    for _ in range(2):  # an API key's owner is learned by the first, its row cached by the second
         assert api.get("/v1/test/whoami", token=token).status_code == 200
-    # The MGET and the counter's INCRBY and EXPIRE answer after the principal's row was read.
-    assert events == ["redis: sent", "sql: EXECUTE", "redis: answer read", "redis: answer read", "redis: answer read"]
+    events = _recorded_round_trips(monkeypatch)
+    with _sql_recorded(events):
+        assert api.get("/v1/test/whoami", token=token).status_code == 200
+    assert events == ["redis: sent MGET INCRBY EXPIRE", "redis: answer read", "redis: answer read", "redis: answer read"]
     assert not _pool(redis_cache)._in_use_connections
+
+
+def test_a_changed_principal_row_is_read_after_the_versions_and_cached_again(api, whoami_urls, tokens, user,
+                                                                              redis_cache, monkeypatch):
+    token = tokens["accessToken"]
+    assert api.get("/v1/test/whoami", token=token).status_code == 200
+    update_user(user=user, name="Ana Maria", actor=SYSTEM)
+    events = _recorded_round_trips(monkeypatch)
+    with _sql_recorded(events):
+        assert api.get("/v1/test/whoami", token=token).status_code == 200
+    # Stored under versions read before the row was: a write committed between the two would not
+    # leave the old row cached under its new version.
+    assert events == ["redis: sent MGET INCRBY EXPIRE", "redis: answer read", "redis: answer read",
+                      "redis: answer read", "sql: EXECUTE", "redis: sent SET", "redis: answer read"]
 
 
 def test_a_failed_lookup_still_reads_the_answers_in_flight(api, whoami_urls, tokens, redis_cache, settings):

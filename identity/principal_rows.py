@@ -1,0 +1,120 @@
+"""The principal's row — the user or API key a credential names, with its tenant — kept in the cache
+between requests, so that an authenticated request in the steady state reads no database row.
+
+Every authenticated request needs the row for its status checks (suspended, deleted, revoked,
+expired) and for what it shows; read from PostgreSQL it was the largest part of a cheap request
+(docs/benchmarks.md). The entry is read in the request's one cache round trip
+(config/cache_reads.py) together with two version counters, the tenant row's and the principal
+row's own (config/permission_versions.py), and used only while both still equal the versions it was
+stored under. Every write of such a row bumps one of them:
+
+- a save or delete of a user, an API key or a tenant (cascades included) bumps that row's version
+  (`post_save` / `post_delete` below);
+- an `update()` of many rows at once bumps the version of each tenant the rows belong to
+  (`VersionedRowsQuerySet` in config/models.py), which every principal of the tenant is checked
+  against.
+
+Rows written by other means (raw SQL, `bulk_create` with `update_conflicts`, an API key's
+`created_by` set to NULL when its creator is deleted — authentication reads no such column) are seen
+once the entries expire, after PRINCIPAL_CACHE_SECONDS. A bump happens at the write and again after commit,
+and a row read on a miss is stored under versions read *before* it, so a request that read the old
+row while the writer's transaction was open cannot leave it cached under the new versions. A
+version the cache lost is never trusted: the reader starts it again at a random value before it
+reads the row.
+
+The password hash is never selected for the principal (it loads on first access, as a deferred
+field), so it never reaches the cache.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+from config.db.lookup import RowLookup
+from config.permission_versions import (
+    ROW_VERSION_SECONDS,
+    bump_principal_row,
+    bump_tenant_row,
+    new_version,
+    principal_row_version_key,
+    tenant_row_version_key,
+)
+from identity.models import ApiKey, User
+from identity.tokens import TokenType
+from tenancy.models import Tenant
+
+__all__ = ["PrincipalRow", "cache_keys"]
+
+_PRINCIPAL_TYPES = {User: TokenType.USER, ApiKey: TokenType.SERVICE}
+
+
+def _entry_key(tenant_id, principal_type: str, principal_id) -> str:
+    return f"principal:{tenant_id}:{principal_type}:{principal_id}"
+
+
+def cache_keys(tenant_id, principal_type: str, principal_id) -> list[str]:
+    """What to read up front for `PrincipalRow`: the entry and the two versions it depends on."""
+    return [
+        _entry_key(tenant_id, principal_type, principal_id),
+        tenant_row_version_key(tenant_id),
+        principal_row_version_key(principal_type, principal_id),
+    ]
+
+
+class PrincipalRow:
+    """One principal's cached row, as the request's cache reads found it."""
+
+    def __init__(self, lookup: RowLookup, reads, tenant_id, principal_type: str, principal_id):
+        self._lookup = lookup
+        self._identity = (str(principal_id), str(tenant_id))
+        entry_key, *self._version_keys = cache_keys(tenant_id, principal_type, principal_id)
+        self._entry_key = entry_key
+        found = reads.get_many([entry_key, *self._version_keys])
+        self._versions = tuple(found.get(key) for key in self._version_keys)
+        self._entry = found.get(entry_key)
+
+    def cached(self):
+        """The principal's instance from a current entry, or None."""
+        if (not settings.PRINCIPAL_CACHE_SECONDS or self._entry is None or None in self._versions
+                or self._entry[0] != self._versions):
+            return None
+        instance = self._lookup.restore(self._entry[1])
+        return instance if self._names(instance) else None
+
+    def fetch(self, **filters):
+        """The principal read from the database by `filters`, and stored for the next requests when
+        it is the one this entry is for."""
+        versions = self._current_versions() if settings.PRINCIPAL_CACHE_SECONDS else None
+        instance = self._lookup.get(**filters)
+        if versions is not None and instance is not None and self._names(instance):
+            cache.set(self._entry_key, (versions, self._lookup.snapshot(instance)),
+                      timeout=settings.PRINCIPAL_CACHE_SECONDS)
+        return instance
+
+    def _names(self, instance) -> bool:
+        return (str(instance.pk), str(instance.tenant_id)) == self._identity
+
+    def _current_versions(self) -> tuple | None:
+        """The versions as read before the row is: those read up front, and any the cache lacked
+        started again (or as another request just started it); None if one is still missing."""
+        versions = list(self._versions)
+        for position, key in enumerate(self._version_keys):
+            if versions[position] is None:
+                version = new_version()
+                versions[position] = version if cache.add(key, version, timeout=ROW_VERSION_SECONDS) else cache.get(key)
+        return None if None in versions else tuple(versions)
+
+
+def _row_written(sender, instance, **kwargs):
+    if kwargs.get("created"):
+        return  # no entry can exist for a row that did not
+    if sender is Tenant:
+        bump_tenant_row(instance.pk)
+    else:
+        bump_principal_row(_PRINCIPAL_TYPES[sender], instance.pk)
+
+
+def connect_signals() -> None:
+    for model in (User, ApiKey, Tenant):
+        post_save.connect(_row_written, sender=model, dispatch_uid=f"principal-row-saved-{model._meta.label}")
+        post_delete.connect(_row_written, sender=model, dispatch_uid=f"principal-row-deleted-{model._meta.label}")
