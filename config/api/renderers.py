@@ -2,11 +2,12 @@
 
 from functools import lru_cache
 
+import orjson
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework.renderers import JSONRenderer
 
-__all__ = ["CamelCaseRows", "EnvelopeJSONRenderer", "camel_key", "camelize", "enveloped"]
+__all__ = ["CamelCaseRows", "EnvelopeJSONRenderer", "PlainRows", "camel_key", "camelize", "enveloped"]
 
 
 def enveloped(data, meta=None) -> dict:
@@ -23,6 +24,11 @@ class _Envelope(dict):
 
 class CamelCaseRows(list):
     """Rows whose keys and values are already as `camelize` would leave them (config/api/rows.py)."""
+
+
+class PlainRows(CamelCaseRows):
+    """Rows whose values are only text, 64-bit integers, booleans, nulls and lists of those, for which
+    orjson writes the bytes `json.dumps` writes (tests/api/test_list_rows.py holds them equal)."""
 
 
 @lru_cache(maxsize=4096)
@@ -68,6 +74,23 @@ class EnvelopeJSONRenderer(JSONRenderer):
         is_error = response is not None and getattr(response, "error_code", None)
         if not is_error and not isinstance(data, _Envelope):
             data = {"data": data}
+        if isinstance(data, _Envelope) and type(data["data"]) is PlainRows and self._compact(accepted_media_type,
+                                                                                            renderer_context):
+            return self._render_plain_rows(data, accepted_media_type, renderer_context)
         if getattr(response, "camelize", True):
             data = camelize(data, IGNORED_FIELDS)
         return super().render(data, accepted_media_type, renderer_context)
+
+    def _compact(self, accepted_media_type, renderer_context) -> bool:
+        """Whether DRF would write compact JSON without escaping non-ASCII, as orjson does."""
+        return (self.compact and not self.ensure_ascii
+                and self.get_indent(accepted_media_type, renderer_context or {}) is None)
+
+    def _render_plain_rows(self, envelope, accepted_media_type, renderer_context) -> bytes:
+        """A page of PlainRows: json.dumps took as long over 50 rows as the rest of the request, orjson
+        a tenth of it. The envelope around them (`meta`) is rendered as every other body."""
+        shell = super().render(camelize(_Envelope({**envelope, "data": []}), IGNORED_FIELDS), accepted_media_type,
+                               renderer_context)
+        # DRF escapes these two after encoding, for JSON that is also valid JavaScript.
+        rows = orjson.dumps(envelope["data"]).replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+        return b'{"data":' + rows + shell.removeprefix(b'{"data":[]')

@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
-from config.api.renderers import IGNORED_FIELDS, CamelCaseRows, camel_key, camelize
+from config.api.renderers import IGNORED_FIELDS, CamelCaseRows, PlainRows, camel_key, camelize
 
 __all__ = ["RowPlan", "plan_for"]
 
@@ -110,9 +110,12 @@ def _plain(serializer_class) -> bool:
 class RowPlan:
     """What to select for a serializer's page, and how each selected row becomes its JSON object."""
 
-    def __init__(self, model, keys: tuple[str, ...], expressions: list, camelized: tuple[str, ...]):
+    def __init__(self, model, keys: tuple[str, ...], expressions: list, camelized: tuple[str, ...], *,
+                 plain: bool):
+        """`plain`: no column holds JSON, whose numbers may be floats or beyond 64 bits (PlainRows)."""
         self.keys = keys
         self._camelized = camelized
+        self._rows_class = PlainRows if plain else CamelCaseRows
         # The cursor wants (created_at, pk) as text: they ride after the shown columns unless shown.
         self._expressions = list(expressions)
         cursor = (IsoTimestamp("created_at"), Cast(model._meta.pk.name, models.TextField()))
@@ -131,7 +134,7 @@ class RowPlan:
 
     def present(self, rows) -> CamelCaseRows:
         # zip() stops at the shown keys: the cursor's own columns, selected last, are left out.
-        page = CamelCaseRows(dict(zip(self.keys, row)) for row in rows)
+        page = self._rows_class(dict(zip(self.keys, row)) for row in rows)
         for key in self._camelized:
             for item in page:
                 item[key] = camelize(item[key], IGNORED_FIELDS)
@@ -143,7 +146,7 @@ def _plan(serializer_class) -> RowPlan | None:
     if not _plain(serializer_class):
         return None
     model = serializer_class.Meta.model
-    keys, expressions, camelized = [], [], []
+    keys, expressions, camelized, plain = [], [], [], True
     for name, field in serializer_class().fields.items():
         if field.write_only:
             continue
@@ -154,9 +157,11 @@ def _plan(serializer_class) -> RowPlan | None:
         key = camel_key(name)
         keys.append(key)
         expressions.append(expression)
-        if isinstance(column, models.JSONField) and not {name, key} & IGNORED_FIELDS:
-            camelized.append(key)
-    return RowPlan(model, tuple(keys), expressions, tuple(camelized))
+        if isinstance(column, models.JSONField):
+            plain = False
+            if not {name, key} & IGNORED_FIELDS:
+                camelized.append(key)
+    return RowPlan(model, tuple(keys), expressions, tuple(camelized), plain=plain)
 
 
 def _utc() -> bool:
