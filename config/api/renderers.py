@@ -87,8 +87,9 @@ class EnvelopeJSONRenderer(JSONRenderer):
                 and self.get_indent(accepted_media_type, renderer_context or {}) is None)
 
     def _render_plain_rows(self, envelope, accepted_media_type, renderer_context) -> bytes:
-        """A page of PlainRows: json.dumps took as long over 50 rows as the rest of the request, orjson
-        a tenth of it. The envelope around them (`meta`) is rendered as every other body."""
+        """A page of PlainRows, written by orjson: 0.28M instructions for 50 users where json.dumps
+        took 1.0M, a fifth of the whole request. The envelope around them (`meta`) is rendered as
+        every other body."""
         shell = super().render(camelize(_Envelope({**envelope, "data": []}), IGNORED_FIELDS), accepted_media_type,
                                renderer_context)
         # DRF escapes these two after encoding, for JSON that is also valid JavaScript.
