@@ -16,13 +16,15 @@ __all__ = ["CATALOG_VERSION_KEY", "ROW_VERSION_SECONDS", "bump_catalog_version",
 
 CATALOG_VERSION_KEY = "permver:catalog"
 # A row version nobody bumps is forgotten after a day: a missing version is never trusted, and the
-# next one starts at random, so no entry cached under the old one can match it (new_version).
+# next one is new (new_version), so no entry cached under the old one can match it.
 ROW_VERSION_SECONDS = 24 * 3600
 
 
 def new_version() -> int:
-    """Where a counter starts (again, after eviction or expiry): never a value an entry cached under
-    an earlier life of the same counter could carry, as restarting from 1 could be."""
+    """A version no entry was cached under. Readers only compare versions for equality, so a bump
+    sets a fresh random value — one write, where an increment was a read and a write — and a counter
+    the cache lost (evicted, expired, flushed) never comes back to a value it held before, as an
+    increment restarting from 1 could."""
     return secrets.randbits(62)
 
 
@@ -41,10 +43,7 @@ def principal_row_version_key(principal_type: str, principal_id) -> str:
 
 def _bump(key: str, timeout: int | None = None) -> None:
     def bump():
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, new_version(), timeout=timeout)
+        cache.set(key, new_version(), timeout=timeout)
 
     # Now, so the writer's own next read sees it, and again after commit, so a request that read
     # the old rows while the transaction was open cannot leave them cached under the new version.
