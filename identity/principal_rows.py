@@ -15,12 +15,12 @@ stored under. Every write of such a row bumps one of them:
   against.
 
 Rows written by other means (raw SQL, `bulk_create` with `update_conflicts`, an API key's
-`created_by` set to NULL when its creator is deleted — authentication reads no such column) are seen
-once the entries expire, after PRINCIPAL_CACHE_SECONDS. A bump happens at the write and again after commit,
-and a row read on a miss is stored under versions read *before* it, so a request that read the old
-row while the writer's transaction was open cannot leave it cached under the new versions. A
-version the cache lost is never trusted: the reader starts it again at a random value before it
-reads the row.
+`created_by` set to NULL when its creator is deleted — authentication reads no such column) are
+seen once the entries expire, after PRINCIPAL_CACHE_SECONDS. A bump happens at the write and again
+after commit, and a row read on a miss is stored under versions read *before* it, so a request that
+read the old row while the writer's transaction was open cannot leave it cached under the new
+versions. A version the cache lost is never trusted: the reader starts it again at a random value
+before it reads the row.
 
 The password hash is never selected for the principal (it loads on first access, as a deferred
 field), so it never reaches the cache.
