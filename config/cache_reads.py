@@ -4,8 +4,8 @@ Authentication learns the tenant and the principal first, and with them the keys
 layers after it read — the token blacklist, the principal's cached row and its versions, the
 permission entry with its version counters, the tenant's limits — and the rate-limit counter the
 throttle increments. One by one they were four round trips (before the row was cached too), a third
-of a cheap request; on Redis they go out as one pipeline here, and the results travel with the principal. Keys not read up
-front fall through to the cache.
+of a cheap request; on Redis they go out as one pipeline here, and the results travel with the
+principal. Keys not read up front fall through to the cache.
 
 The pipeline is written to Redis at construction and its answers read by `receive` (reading
 `counts` or any entry receives too). Until then the Redis connection stays out of the pool with
