@@ -47,9 +47,10 @@ def record(*, tenant, action: str, entity_type: str, entity_id="", actor: Actor 
         entry_metadata.setdefault("requestId", request.request_id)
         if request.trace_id:
             entry_metadata.setdefault("traceId", request.trace_id)
+    # By id: setting the related instances costs Django's relation checks, on every audited write.
     entry = AuditLog(
-        tenant=tenant,
-        actor_user=actor.user,
+        tenant_id=tenant.pk,
+        actor_user_id=actor.user.pk if actor.user else None,
         actor_type=actor.type,
         actor_id=actor.id,
         action=action,
