@@ -51,7 +51,7 @@ _SENT_AS_THEY_ARE = (models.UUIDField, models.CharField, models.DateTimeField, m
 def _sender(field):
     """How an entry's value for `field` becomes a parameter: as it is, through Django's JSON adapter,
     or through the field's own preparation (any other type). Django's preparation of every field
-    took longer than the rest of the append in Python."""
+    was about a third of the append's Python time."""
     if isinstance(field, models.JSONField):
         return lambda value, db: db.ops.adapt_json_value(value, field.encoder)
     if isinstance(field, _SENT_AS_THEY_ARE):
@@ -80,8 +80,7 @@ def append_entry(entry) -> None:
     reads, computed around the link it found. `entry` gets the link and is saved, as Model.save
     would leave it.
 
-    The arguments are bound on the server: quoting them into the SQL in Python, and PostgreSQL
-    parsing them back, took longer than the insert."""
+    Through Django's own cursor, so that query counting, metrics and tracing see it."""
     sql, senders = _append_sql()
     db = transaction.get_connection()
     before, after = _content_around_link(entry)
@@ -89,7 +88,7 @@ def append_entry(entry) -> None:
     for field, send in senders:
         value = field.pre_save(entry, True)
         values.append(value if send is None else send(value, db))
-    with db.server_bound_cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, [*values, before, after, GENESIS])
         entry.sequence, entry.prev_hash, entry.hash = cursor.fetchone()
     entry._state.adding = False

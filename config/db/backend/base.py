@@ -1,15 +1,10 @@
-"""PostgreSQL backend: django-prometheus' instrumented wrapper plus our constraint naming, work
-deferred to the end of an atomic block (`at_block_end`), and cursors that bind parameters on the
-server (`server_bound_cursor`)."""
+"""PostgreSQL backend: django-prometheus' instrumented wrapper plus our constraint naming, and work
+deferred to the end of an atomic block (`at_block_end`)."""
 
 from django.db import DatabaseError
-from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
-from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PostgresSchemaEditor
 from django.db.transaction import TransactionManagementError
 from django_prometheus.db.backends.postgresql.base import DatabaseWrapper as PrometheusDatabaseWrapper
-from django_prometheus.db.common import ExportingCursorWrapper
-from psycopg.pq import Format
 
 from config.db.naming import constraint_name
 
@@ -38,25 +33,6 @@ class DatabaseWrapper(PrometheusDatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._at_block_end = []  # (savepoint it belongs to, or None for the transaction; function)
-        self._server_bound_cursor = ExportingCursorWrapper(ServerBindingCursor, self.alias, self.vendor)
-
-    def server_bound_cursor(self):
-        """A cursor like `cursor()` (query logging, metrics, tracing and error wrapping alike) that
-        sends the parameters apart from the SQL. Django's cursors quote every parameter into the SQL
-        in Python: for a call with a dozen values on a hot path, that quoting and PostgreSQL parsing
-        the literals back cost more than the call itself.
-
-        Only for SQL written for it (one statement, `%s` placeholders): the ORM writes its SQL for
-        client-side binding. Nothing is prepared: once psycopg has prepared a statement, each rollback
-        deallocates every statement of the session, execute_prepared's included."""
-        self.close_if_health_check_failed()
-        self.ensure_connection()
-        with self.wrap_database_errors:
-            cursor = self._server_bound_cursor(self.connection)
-            # As Django's create_cursor: timestamps in the time zone Django now uses.
-            if self.timezone != self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
-                register_tzloader(self.timezone, cursor)
-            return self._prepare_cursor(cursor)
 
     def at_block_end(self, func) -> None:
         """Run `func` inside the transaction, as late as the atomic block calling this allows: when
