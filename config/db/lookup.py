@@ -49,20 +49,18 @@ def statement_name() -> str:
     return next(_statement_names)
 
 
-def execute_prepared(cursor, name: str, sql: str, params: list, *, preceded_by: tuple[str, list] = ("", [])) -> None:
+def execute_prepared(cursor, name: str, sql: str, params: list) -> None:
     """Run `sql` (with Django's `%s` placeholders) as statement `name`: PREPAREd the first time on
     this database connection and EXECUTEd after; as plain SQL behind DATABASE_POOLED or once the
-    connection holds PREPARED_PER_CONNECTION statements. `preceded_by` is SQL and parameters sent
-    before it in the same round trip, as statements of their own."""
-    prefix, prefix_params = preceded_by
+    connection holds PREPARED_PER_CONNECTION statements."""
     prepared = None if settings.DATABASE_POOLED else _prepared_on.setdefault(cursor.db.connection, set())
     if prepared is not None and name not in prepared and len(prepared) < PREPARED_PER_CONNECTION:
         cursor.execute(f"PREPARE {name} AS {_numbered_placeholders(sql)}")
         prepared.add(name)
     if prepared is None or name not in prepared:
-        cursor.execute(prefix + sql, [*prefix_params, *params])
+        cursor.execute(sql, params)
         return
-    cursor.execute(f"{prefix}EXECUTE {name} ({', '.join(['%s'] * len(params))})", [*prefix_params, *params])
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
 def _stand_in(field: models.Field):
