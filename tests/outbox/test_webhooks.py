@@ -269,6 +269,41 @@ def test_a_batch_with_mixed_outcomes_records_each_one(api, world, settings):
     assert subscriptions["gone"].status == "suspended" and subscriptions["ok"].status == "active"
 
 
+def test_a_claim_loads_what_a_delivery_reads_and_sending_and_recording_query_nothing_more(
+        api, world, settings, django_assert_num_queries):
+    """A claim loads only some columns (outbox/delivery.py); a field it left out would cost a query
+    per delivery, and a column read into the wrong field would sign or send the wrong thing."""
+    settings.WEBHOOK_DELIVERY_CONCURRENCY = 8
+    with Receiver() as receiver:
+        subscription_id = subscribe(api, world, receiver.url)["id"]
+        WebhookSubscription.objects.filter(pk=subscription_id).update(failing_since=timezone.now() - timedelta(hours=1))
+        for index in range(3):
+            api.post("/v1/users", {"email": f"claimed{index}@acme.com"}, token=world.admin_token)
+        fan_out()
+        claimed = claim_deliveries(batch_size=8)
+        assert len(claimed) == 3
+        for delivery in claimed:
+            stored = WebhookDelivery.objects.select_related("event", "subscription").get(pk=delivery.pk)
+            assert (delivery.tenant_id, delivery.event_id, delivery.subscription_id, delivery.status,
+                    delivery.attempt_count) == (stored.tenant_id, stored.event_id, stored.subscription_id,
+                                                stored.status, stored.attempt_count)
+            event, subscription = delivery.event, delivery.subscription
+            assert (event.pk, event.tenant_id, event.type, event.payload, event.created_at) == (
+                stored.event.pk, stored.event.tenant_id, stored.event.type, stored.event.payload,
+                stored.event.created_at)
+            assert (subscription.url, subscription.status, bytes(subscription.secret_encrypted),
+                    subscription.key_version, subscription.failing_since) == (
+                stored.subscription.url, stored.subscription.status, bytes(stored.subscription.secret_encrypted),
+                stored.subscription.key_version, stored.subscription.failing_since)
+        with ThreadPoolExecutor(max_workers=8) as pool, django_assert_num_queries(0):
+            started = send_batch(claimed, pool)
+            outcomes = [(delivery, future.result()) for future, delivery in started.items()]
+        with django_assert_num_queries(1):
+            assert record_outcomes(outcomes) == ["succeeded"] * 3
+    assert len(receiver.received) == 3
+    assert WebhookSubscription.objects.get(pk=subscription_id).failing_since is None
+
+
 def test_a_worker_posts_its_batch_concurrently(api, world, settings):
     settings.WEBHOOK_DELIVERY_CONCURRENCY = 4
     # Each request is answered only once all four are in flight: sent one at a time, none would be.
