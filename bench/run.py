@@ -181,12 +181,14 @@ def write_rounds(token: str, script: str) -> tuple[dict[str, Load], dict[str, li
     The rounds measure a database in service: on a freshly loaded one the first few thousand
     audited writes cost more than the ones after (most likely page splits: bench/data.py bulk-loads
     the audit log, which leaves its indexes packed full, while a hub in service grew them one entry
-    at a time). So each server first writes for WRITE_FIRST_SECONDS, reported apart."""
+    at a time). So each server first writes for WRITE_FIRST_SECONDS, reported apart, and the
+    database is vacuumed before the rounds."""
     servers = {"without": Web(DJANGO_SETTINGS_MODULE="bench.bare_settings"), "with": Web(DJANGO_SETTINGS_MODULE="config.settings")}
     writes = {side: [] for side in servers}
     try:
         first = {side: wrk(f"{server.url}/v1/users", token=token, script=script, seconds=WRITE_FIRST_SECONDS)
                  for side, server in servers.items()}
+        data.vacuum()
         for number in range(WRITE_ROUNDS):
             for side in ("without", "with") if number % 2 == 0 else ("with", "without"):
                 writes[side].append(wrk(f"{servers[side].url}/v1/users", token=token, script=script,
@@ -247,6 +249,7 @@ def main() -> None:
         web.stop()
     first_writes, writes = write_rounds(big_token, script)
 
+    data.vacuum()
     brokers = {"PostgreSQL fallback": _sqlalchemy_broker_url(settings.DATABASES["default"])}
     if redis_answers():
         brokers = {"Redis": REDIS_BROKER, **brokers}
@@ -281,7 +284,8 @@ def render(reads: dict, first_writes: dict, writes: dict, web_rss: float, pipeli
         f"reads in {READ_ROUNDS} rounds of every route, {READ_SECONDS} s each after a 2 s warm-up (medians; a "
         f"route's ratio is the median of its ratios to the floor of the same round), writes in {WRITE_ROUNDS} "
         f"rounds of {WRITE_SECONDS} s per server (the cost is the median of the rounds'); "
-        f"PostgreSQL database `{settings.DATABASES['default']['NAME']}`; "
+        f"PostgreSQL database `{settings.DATABASES['default']['NAME']}` (autovacuum {data.autovacuum()}; the bench "
+        f"runs `VACUUM (ANALYZE)` after loading, after the first writes and before the webhook figure); "
         f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}; "
         f"web servers' broker {'Redis' if WEB_BROKER else 'the PostgreSQL fallback'}. "
         f"Data: {Tenant.objects.count()} tenants, {User.objects.count()} users, "
