@@ -22,7 +22,7 @@ from django.conf import settings
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 __all__ = ["NOTIFY_CHANNEL", "Channel", "Transport", "forget_inherited_connections"]
 
@@ -32,6 +32,16 @@ logger = structlog.get_logger("hub.broker")
 
 
 class Channel(kombu_sqlalchemy.Channel):
+    def _get_or_create(self, queue):
+        """kombu's, safe across processes. Its lock is per process: on a fresh database two processes
+        declaring a new queue at once (a publisher and a starting worker) both insert it, and the
+        second one's commit fails on the unique name. That one takes the row the first committed."""
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:
+            self.session.rollback()
+            return self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).one()
+
     def _put(self, queue, payload, **kwargs):
         """kombu's insert, plus the notification, committed together."""
         obj = self._get_or_create(queue)

@@ -75,6 +75,32 @@ def test_a_lost_listener_falls_back_to_polling(broker_url, monkeypatch):
     assert received == [{"n": 1}]
 
 
+def test_a_queue_two_processes_declare_at_once_is_created_once(broker_url):
+    """kombu's own lock covers one process. Here another connection commits the same new queue
+    between this channel's looking for it and its insert, as a second process would."""
+    name = f"test-race-{uuid.uuid4().hex}"
+    with Connection(broker_url) as declaring, Connection(broker_url) as elsewhere:
+        channel = declaring.default_channel
+        session = channel.session
+        add = session.add
+
+        def add_after_another_process(obj):
+            if isinstance(obj, channel.queue_cls):
+                elsewhere.default_channel._get_or_create(name)
+            add(obj)
+
+        session.add = add_after_another_process
+        try:
+            queue = channel._get_or_create(name)
+        finally:
+            del session.add
+        assert queue.name == name
+        rows = session.query(channel.queue_cls).filter(channel.queue_cls.name == name)
+        assert [row.id for row in rows] == [queue.id]
+        rows.delete()
+        session.commit()
+
+
 def test_a_forked_worker_process_does_not_share_the_parents_broker_connection(broker_url):
     from kombu.transport.sqlalchemy import Channel
     from sqlalchemy import text
