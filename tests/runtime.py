@@ -72,10 +72,22 @@ def _stop(processes) -> None:
             process.kill()
 
 
+def _purge_task_queue(broker_url: str) -> None:
+    """Drop the drain triggers that earlier tests published with no worker to take them. A worker
+    started behind thousands of them reaches its own test's trigger only after them (the tracing
+    test once waited out its 60 s behind 2,682)."""
+    from config.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        app.control.purge(connection=connection)
+
+
 @contextmanager
 def celery_workers(count: int, **extra_env):
-    """`count` Celery workers (solo pool, so each is exactly one process) started as the image starts them."""
+    """`count` Celery workers (solo pool, so each is exactly one process) started as the image starts
+    them, on an empty task queue."""
     env = hub_env(**extra_env)
+    _purge_task_queue(env["CELERY_BROKER_URL"])
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", *worker_command(), "--pool", "solo", "--loglevel", "WARNING",
