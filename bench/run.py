@@ -154,18 +154,32 @@ def wrk(url: str, *, token: str = "", script: str | None = None, seconds: int = 
 
 
 def patch_script(user_ids: list[str]) -> str:
-    """A wrk script renaming random users of the tenant: every request really changes a row."""
+    """A wrk script renaming random users of the tenant: every request really changes a row.
+
+    wrk gives each thread its own Lua state, and each state's generator starts from the same seed:
+    unseeded, the threads would rename the same users to the same names in lockstep, and half the
+    requests would wait on the other thread's row lock or find nothing left to change. So each
+    thread is seeded apart, and a name carries the run and the thread as well as the count."""
     ids = ", ".join(f'"{user_id}"' for user_id in user_ids)
     path = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "patch.lua"
     path.write_text(
         f"""
 local ids = {{{ids}}}
-local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function init(args)
+  run = os.time() .. "-" .. thread_number
+  math.randomseed(os.time() * 1000 + thread_number)
+  counter = 0
+end
 wrk.method = "PATCH"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   counter = counter + 1
-  local body = '{{"name": "Bench ' .. counter .. '"}}'
+  local body = '{{"name": "Bench ' .. run .. '-' .. counter .. '"}}'
   return wrk.format(nil, "/v1/users/" .. ids[math.random(#ids)], nil, body)
 end
 """
