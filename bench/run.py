@@ -8,6 +8,7 @@ real Celery workers on each broker it can reach, and writes bench/results/<date>
 
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -140,8 +141,9 @@ def wrk(url: str, *, token: str = "", script: str | None = None, seconds: int = 
     if script:
         command += ["-s", script]
     if warm_up:
-        subprocess.run([*command[:5], "-d", "2s", *command[7:], url], capture_output=True, check=True)
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+        subprocess.run([*command[:5], "-d", "2s", *command[7:], url, *_script_seed(script)], capture_output=True,
+                       check=True)
+    output = subprocess.run([*command, url, *_script_seed(script)], capture_output=True, text=True, check=True).stdout
     percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
@@ -153,13 +155,19 @@ def wrk(url: str, *, token: str = "", script: str | None = None, seconds: int = 
     )
 
 
+def _script_seed(script: str | None) -> list[str]:
+    """Arguments giving a script's run a seed of its own (patch_script)."""
+    return ["--", str(random.randrange(10**9))] if script else []
+
+
 def patch_script(user_ids: list[str]) -> str:
     """A wrk script renaming random users of the tenant: every request really changes a row.
 
     wrk gives each thread its own Lua state, and each state's generator starts from the same seed:
     unseeded, the threads would rename the same users to the same names in lockstep, and half the
     requests would wait on the other thread's row lock or find nothing left to change. So each
-    thread is seeded apart, and a name carries the run and the thread as well as the count."""
+    thread is seeded apart, from the seed `wrk` passes each run, and a name carries that seed and the
+    thread as well as the count."""
     ids = ", ".join(f'"{user_id}"' for user_id in user_ids)
     path = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "patch.lua"
     path.write_text(
@@ -171,8 +179,8 @@ function setup(thread)
   thread:set("thread_number", threads)
 end
 function init(args)
-  run = os.time() .. "-" .. thread_number
-  math.randomseed(os.time() * 1000 + thread_number)
+  run = args[1] .. "-" .. thread_number
+  math.randomseed(tonumber(args[1]) * 1000 + thread_number)
   counter = 0
 end
 wrk.method = "PATCH"
