@@ -1,5 +1,7 @@
-"""PostgreSQL backend: django-prometheus' instrumented wrapper plus our constraint naming, and work
-deferred to the end of an atomic block (`at_block_end`)."""
+"""PostgreSQL backend: django-prometheus' instrumented wrapper plus our constraint naming, work
+deferred to the end of an atomic block (`at_block_end`), and a health check without a round trip."""
+
+import select
 
 from django.db import DatabaseError
 from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PostgresSchemaEditor
@@ -25,6 +27,13 @@ class DatabaseSchemaEditor(PostgresSchemaEditor):
 def _innermost_savepoint(savepoint_ids) -> str | None:
     """The savepoint of the innermost atomic block that has one (`atomic(savepoint=False)` has none)."""
     return next((sid for sid in reversed(savepoint_ids) if sid is not None), None)
+
+
+def _has_input(connection) -> bool:
+    """Whether the server sent anything, or closed the socket, since the last result was read."""
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class DatabaseWrapper(PrometheusDatabaseWrapper):
@@ -93,3 +102,21 @@ class DatabaseWrapper(PrometheusDatabaseWrapper):
     def close(self):
         self._at_block_end = []
         super().close()
+
+    def close_if_health_check_failed(self):
+        """Check a connection kept between requests before a request's first query, without
+        Django's `SELECT 1` round trip (on the bench machine that round trip was 12 % of
+        `/health`'s throughput and 17 % of a 50-row list's).
+
+        Between requests a working connection has nothing to read: the server writes to an idle
+        session unasked only to end it (shutdown, restart, `pg_terminate_backend`, a timeout), and
+        the socket turns readable when the peer closes it. So a connection with nothing to read is
+        trusted, and one with anything to read gets Django's check, which replaces it if it fails.
+        A peer that vanished without closing (a lost host) is missed either way: `SELECT 1` would
+        wait out the same TCP timeout."""
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
+        if not self.connection.closed and not _has_input(self.connection):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
