@@ -1,11 +1,12 @@
 """The check a kept connection gets before a request's first query (config/db/backend)."""
 
-import select
 import time
 
 import psycopg
 import pytest
 from django.db import connection, connections
+
+from config.db.backend.base import _has_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,11 +41,10 @@ def _end_from_the_server(pid: int) -> None:
     params = connection.get_connection_params()
     with psycopg.connect(**params, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
-    poller = select.poll()
-    poller.register(connection.connection.fileno(), select.POLLIN)
     deadline = time.monotonic() + 10
-    while not poller.poll(100):
+    while not _has_input(connection.connection):
         assert time.monotonic() < deadline, "the terminated session's socket never turned readable"
+        time.sleep(0.05)
 
 
 def test_a_working_connection_is_used_as_it_is_without_a_round_trip(full_checks):
