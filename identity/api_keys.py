@@ -96,12 +96,14 @@ def ip_allowed(api_key: ApiKey, ip: str | None) -> bool:
 
 
 def touch_last_used(api_key: ApiKey) -> None:
-    """Record use at most once per resolution period: a busy key costs no write per request."""
+    """Record use at most once per resolution period: a busy key costs no write per request. Saved
+    as the one row, so that only this key's cached row is read again (an `update()` would send every
+    principal of the tenant back to the database, identity/principal_rows.py)."""
     now = timezone.now()
     if api_key.last_used_at and now - api_key.last_used_at < settings.API_KEY_LAST_USED_RESOLUTION:
         return
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+    api_key.save(update_fields=["last_used_at"])
 
 
 def profile_access_levels(profile: str | None) -> set[str]:

@@ -140,7 +140,9 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
         raise
     with transaction.atomic():
         tokens = _issue_session(user)
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        # The one row, like a key's last use (identity/api_keys.py touch_last_used).
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
         record(tenant=tenant, action="auth.login", entity_type="user", entity_id=user.pk, actor=Actor.for_user(user))
     LOGINS.labels(outcome="success").inc()
     return tokens

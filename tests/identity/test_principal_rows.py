@@ -18,6 +18,7 @@ from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal_rows import PrincipalRow, cache_keys
 from identity.services import (
+    create_user,
     create_api_key,
     delete_user,
     rotate_api_key,
@@ -30,6 +31,7 @@ from tenancy.models import Tenant
 from tenancy.services import set_tenant_status
 from tests.api.test_query_budgets import database_queries
 from tests.factories import TenantFactory, UserFactory
+from tests.identity.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +197,16 @@ def test_with_no_cache_time_every_request_reads_the_row(api, whoami_urls, tokens
     for _ in range(3):
         response, queries = whoami(api, tokens["accessToken"])
         assert response.status_code == 200 and queries == 1
+
+
+def test_recording_a_login_or_a_keys_use_leaves_the_tenants_other_principals_cached(api, whoami_urls, tokens, user,
+                                                                                    tenant, key):
+    """Each login and each API key's use (once a minute per key) writes its own row: a tenant with
+    many of them must not send every other principal back to the database after each one."""
+    warm(api, tokens["accessToken"])
+    colleague = create_user(tenant=tenant, email="bia@acme.com", name="Bia", password=PASSWORD).user
+    assert whoami(api, tokens["accessToken"])[1] == 0
+    assert api.login(tenant, colleague.email).status_code == 200
+    assert whoami(api, key.key)[0].status_code == 200  # its first use writes last_used_at
+    assert ApiKey.objects.get(pk=key.api_key.pk).last_used_at is not None
+    assert whoami(api, tokens["accessToken"])[1] == 0
