@@ -18,8 +18,8 @@ from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal_rows import PrincipalRow, cache_keys
 from identity.services import (
-    create_user,
     create_api_key,
+    create_user,
     delete_user,
     rotate_api_key,
     set_api_key_status,
