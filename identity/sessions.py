@@ -140,7 +140,8 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
         raise
     with transaction.atomic():
         tokens = _issue_session(user)
-        # The one row, like a key's last use (identity/api_keys.py touch_last_used).
+        # Saved, not update()d: an update() would send every principal of the tenant back to the
+        # database for its row (identity/principal_rows.py), after every login.
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         record(tenant=tenant, action="auth.login", entity_type="user", entity_id=user.pk, actor=Actor.for_user(user))
