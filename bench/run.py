@@ -34,11 +34,12 @@ from bench.common import (
 )
 
 CONNECTIONS = 4 * CORES
-READ_ROUNDS = 3
-WRITE_ROUNDS = 8
+READ_CYCLES = 6
+WRITE_SLICES = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-# Each figure runs once per round, so that drift of a shared host falls on floor and routes alike.
-READ_SECONDS = WRITE_SECONDS = max(1, SECONDS // 2)
+# This host's speed drifts by a fifth within seconds: every read slice is short and lies between two
+# slices of the floor, so that the floor it is compared with ran at the same moment (read_cycles).
+READ_SLICE_SECONDS = WRITE_SLICE_SECONDS = max(1, SECONDS // 5)
 WRITE_FIRST_SECONDS = 3 * SECONDS
 # The web servers publish to the broker production gives them, Redis when it answers (like the
 # cache): on the PostgreSQL fallback kombu's SQLAlchemy transport adds ~20 MiB to every web worker
@@ -160,6 +161,38 @@ def _script_seed(script: str | None) -> list[str]:
     return ["--", str(random.randrange(10**9))] if script else []
 
 
+@dataclass
+class Bracketed:
+    """Slices of a route or a server, and the slices of its floor run just before and just after each."""
+
+    loads: list[Load]
+    floors_around: list[tuple[Load, Load]]
+
+    def ratios(self) -> list[float]:
+        return [load.rate / statistics.mean((before.rate, after.rate))
+                for load, (before, after) in zip(self.loads, self.floors_around, strict=True)]
+
+
+def read_cycles(base_url: str, floor_path: str, routes: dict[str, tuple[str, str]]) -> tuple[list[Load], dict[str, Bracketed]]:
+    """The floor's slices and the routes', in READ_CYCLES cycles: the floor runs first and again after
+    every route, and a route's ratio in a cycle is its rate over the mean of
+    the floor's just before and just after it. Rounds of one long run of each route, the floor
+    first, swung by ±0.1 in a list's ratio (0.61 / 0.47 / 0.49 in one run): a route measured half a
+    minute after its floor met another host. Bracketed 2-second slices gave a standard deviation of
+    0.02 per cycle, on the same server, minutes apart."""
+    for path, token in [(floor_path, ""), *routes.values()]:
+        wrk(f"{base_url}{path}", token=token, seconds=2, warm_up=False)
+    floor, reads = [], {name: Bracketed([], []) for name in routes}
+    for _cycle in range(READ_CYCLES):
+        floor.append(wrk(f"{base_url}{floor_path}", seconds=READ_SLICE_SECONDS, warm_up=False))
+        for name, (path, token) in routes.items():
+            load = wrk(f"{base_url}{path}", token=token, seconds=READ_SLICE_SECONDS, warm_up=False)
+            floor.append(wrk(f"{base_url}{floor_path}", seconds=READ_SLICE_SECONDS, warm_up=False))
+            reads[name].loads.append(load)
+            reads[name].floors_around.append((floor[-2], floor[-1]))
+    return floor, reads
+
+
 def patch_script(user_ids: list[str]) -> str:
     """A wrk script renaming random users of the tenant: every request really changes a row.
 
@@ -195,30 +228,34 @@ end
     return str(path)
 
 
-def write_rounds(token: str, script: str) -> tuple[dict[str, Load], dict[str, list[Load]]]:
-    """Both servers run side by side, idle but for the one under load, and take turns in short runs
-    (the order flipping every round), so that a host slowing down for a minute falls on both sides
-    alike; each round gives one ratio.
+def write_slices(token: str, script: str) -> tuple[dict[str, Load], Bracketed, list[Load]]:
+    """The hub as shipped against the bare hub (the floor), both servers running side by side, idle
+    but for the one under load: WRITE_SLICES short slices of the shipped one, each between two of the
+    bare one's, give one cost each (Bracketed). Rounds of 5 s per side gave costs from 0 to 15 % in
+    one run (standard deviation ~5 points); bracketed 2-second slices ~3.
 
-    The rounds measure a database in service: on a freshly loaded one the first few thousand
+    The slices measure a database in service: on a freshly loaded one the first few thousand
     audited writes cost more than the ones after (most likely page splits: bench/data.py bulk-loads
     the audit log, which leaves its indexes packed full, while a hub in service grew them one entry
     at a time). So each server first writes for WRITE_FIRST_SECONDS, reported apart, and the
-    database is vacuumed before the rounds."""
+    database is vacuumed before the slices."""
     servers = {"without": Web(DJANGO_SETTINGS_MODULE="bench.bare_settings"), "with": Web(DJANGO_SETTINGS_MODULE="config.settings")}
-    writes = {side: [] for side in servers}
+
+    def write(side: str, seconds: int = WRITE_SLICE_SECONDS) -> Load:
+        return wrk(f"{servers[side].url}/v1/users", token=token, script=script, seconds=seconds, warm_up=False)
+
     try:
-        first = {side: wrk(f"{server.url}/v1/users", token=token, script=script, seconds=WRITE_FIRST_SECONDS)
-                 for side, server in servers.items()}
+        first = {side: write(side, WRITE_FIRST_SECONDS) for side in servers}
         data.vacuum()
-        for number in range(WRITE_ROUNDS):
-            for side in ("without", "with") if number % 2 == 0 else ("with", "without"):
-                writes[side].append(wrk(f"{servers[side].url}/v1/users", token=token, script=script,
-                                        seconds=WRITE_SECONDS, warm_up=False))
+        bare, shipped = [write("without")], Bracketed([], [])
+        for _slice in range(WRITE_SLICES):
+            shipped.loads.append(write("with"))
+            bare.append(write("without"))
+            shipped.floors_around.append((bare[-2], bare[-1]))
     finally:
         for server in servers.values():
             server.stop()
-    return first, writes
+    return first, shipped, bare
 
 
 # --- The webhook pipeline, one process per broker (the publisher must use the worker's broker) ---
@@ -252,7 +289,6 @@ def main() -> None:
     web = Web()
     try:
         routes = {
-            "GET /health": ("/health", ""),
             "GET /v1/me (JWT)": ("/v1/me", big_token),
             "GET /v1/users?limit=50 (JWT)": ("/v1/users?limit=50", big_token),
             "GET /v1/me (API key)": ("/v1/me", loaded.api_key),
@@ -260,16 +296,13 @@ def main() -> None:
             "GET /v1/audit-logs?limit=50, 1,000 rows": ("/v1/audit-logs?limit=50", small_token),
             "GET /v1/audit-logs?limit=50, 1,000,000 rows": ("/v1/audit-logs?limit=50", big_token),
         }
-        reads = {name: [] for name in routes}
-        for _round in range(READ_ROUNDS):
-            for name, (path, token) in routes.items():
-                reads[name].append(wrk(f"{web.url}{path}", token=token, seconds=READ_SECONDS))
+        floor, reads = read_cycles(web.url, "/health", routes)
         script = patch_script(user_ids)
         wrk(f"{web.url}/v1/users", token=big_token, script=script)  # the peak RSS includes writes
         web_rss = max(peak_rss_mib(pid) for pid in web.worker_pids())
     finally:
         web.stop()
-    first_writes, writes = write_rounds(big_token, script)
+    first_writes, shipped, bare = write_slices(big_token, script)
 
     data.vacuum()
     brokers = {"PostgreSQL fallback": _sqlalchemy_broker_url(settings.DATABASES["default"])}
@@ -277,7 +310,7 @@ def main() -> None:
         brokers = {"Redis": REDIS_BROKER, **brokers}
     pipelines = [pipeline(name, url) for name, url in brokers.items()]
 
-    report = render(reads, first_writes, writes, web_rss, pipelines, time.monotonic() - started)
+    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, time.monotonic() - started)
     results = PROJECT / "bench" / "results"
     results.mkdir(exist_ok=True)
     path = results / f"{datetime.now(UTC):%Y-%m-%d}.md"
@@ -286,8 +319,10 @@ def main() -> None:
     print(f"written to {path.relative_to(PROJECT)} in {time.monotonic() - started:.0f} s")
 
 
-def _rates(loads: list[Load]) -> str:
-    return " / ".join(f"{load.rate:.0f}" for load in loads)
+def _write_row(server: str, loads: list[Load]) -> str:
+    load = _median(loads)
+    return (f"| {server} | {load.rate:.0f} | {' / '.join(f'{run.rate:.0f}' for run in loads)} | {load.p50_ms:.1f} | "
+            f"{load.errors} |")
 
 
 def _median(loads: list[Load]) -> Load:
@@ -297,15 +332,16 @@ def _median(loads: list[Load]) -> Load:
                 p99_ms=statistics.median(load.p99_ms for load in loads), errors=sum(load.errors for load in loads))
 
 
-def render(reads: dict, first_writes: dict, writes: dict, web_rss: float, pipelines: list[dict], elapsed: float) -> str:
-    floor = reads["GET /health"]
+def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, shipped: Bracketed, bare: list[Load], web_rss: float,
+           pipelines: list[dict], elapsed: float) -> str:
     lines = [
         f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"{CORES} cores; gunicorn with {CORES} sync workers; wrk with {CORES} threads and {CONNECTIONS} connections, "
-        f"reads in {READ_ROUNDS} rounds of every route, {READ_SECONDS} s each after a 2 s warm-up (medians; a "
-        f"route's ratio is the median of its ratios to the floor of the same round), writes in {WRITE_ROUNDS} "
-        f"rounds of {WRITE_SECONDS} s per server (the cost is the median of the rounds'); "
+        f"reads in {READ_CYCLES} cycles of every route, {READ_SLICE_SECONDS} s each, the floor before and after "
+        f"each (medians; a route's ratio is the median of its cycles' ratios to the mean of the floor on either "
+        f"side), writes in {WRITE_SLICES} slices of {WRITE_SLICE_SECONDS} s of the shipped server, each between "
+        f"two of the bare one's (the cost is the median of the slices'); "
         f"PostgreSQL database `{settings.DATABASES['default']['NAME']}` (autovacuum {data.autovacuum()}; the bench "
         f"runs `VACUUM (ANALYZE)` after loading, after the first writes and before the webhook figure); "
         f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}; "
@@ -315,48 +351,48 @@ def render(reads: dict, first_writes: dict, writes: dict, web_rss: float, pipeli
         "",
         "## 1. Reads against the floor (`GET /health`: framework + one query)",
         "",
-        "| Route | req/s | p50 ms | p99 ms | errors | vs floor | per round | goal |",
+        "| Route | req/s | p50 ms | p99 ms | errors | vs floor | per cycle | goal |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     goals = {"GET /v1/me (JWT)": 0.7, "GET /v1/users?limit=50 (JWT)": 0.5, "GET /v1/me (API key)": 0.7,
              "GET /v1/users?limit=50 (API key)": 0.5}
-    for name, loads in reads.items():
-        load, goal = _median(loads), goals.get(name)
-        ratios = [run.rate / floor_run.rate for run, floor_run in zip(loads, floor, strict=True)]
+    floor_load = _median(floor)
+    lines.append(f"| GET /health | {floor_load.rate:.0f} | {floor_load.p50_ms:.1f} | {floor_load.p99_ms:.1f} | "
+                 f"{floor_load.errors} | 1.000× | | |")
+    for name, route in reads.items():
+        load, goal, ratios = _median(route.loads), goals.get(name), route.ratios()
         against = statistics.median(ratios)
         verdict = "" if goal is None else f"≥ {goal}× {'✅' if against >= goal else '❌'}"
         lines.append(f"| {name} | {load.rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | "
                      f"{against:.3f}× | {' / '.join(f'{value:.2f}' for value in ratios)} | {verdict} |")
-    with_rate = statistics.median(load.rate for load in writes["with"])
-    without_rate = statistics.median(load.rate for load in writes["without"])
-    round_costs = [(1 - shipped.rate / bare.rate) * 100 for shipped, bare in zip(writes["with"], writes["without"], strict=True)]
-    cost = statistics.median(round_costs)
-    small = _median(reads["GET /v1/audit-logs?limit=50, 1,000 rows"])
-    big = _median(reads["GET /v1/audit-logs?limit=50, 1,000,000 rows"])
+    slice_costs = [(1 - ratio) * 100 for ratio in shipped.ratios()]
+    cost = statistics.median(slice_costs)
+    small = reads["GET /v1/audit-logs?limit=50, 1,000 rows"].loads
+    big = reads["GET /v1/audit-logs?limit=50, 1,000,000 rows"].loads
+    audit_ratios = [at_million.p50_ms / at_thousand.p50_ms for at_million, at_thousand in zip(big, small, strict=True)]
+    audit_ratio = statistics.median(audit_ratios)
     lines += [
         "",
         "## 2. Cost of usage counting and audit on a write route (`PATCH /v1/users/{id}`)",
         "",
-        "| Server | req/s (median of runs) | runs | p50 ms (median) | errors |",
+        "| Server | req/s (median of slices) | slices, in the order run | p50 ms (median) | errors |",
         "|---|---:|---|---:|---:|",
-        f"| hub as shipped | {with_rate:.0f} | {_rates(writes['with'])} | "
-        f"{statistics.median(load.p50_ms for load in writes['with']):.1f} | {sum(load.errors for load in writes['with'])} |",
-        f"| without usage middleware and audit writes (`bench/bare_settings.py`) | {without_rate:.0f} | "
-        f"{_rates(writes['without'])} | {statistics.median(load.p50_ms for load in writes['without']):.1f} | "
-        f"{sum(load.errors for load in writes['without'])} |",
+        _write_row("hub as shipped", shipped.loads),
+        _write_row("without usage middleware and audit writes (`bench/bare_settings.py`)", bare),
         "",
-        f"Cost: **{cost:.1f} %** (goal ≤ 10 % {'✅' if cost <= 10 else '❌'}); per round: "
-        f"{' / '.join(f'{value:.1f}' for value in round_costs)} %.",
+        f"Cost: **{cost:.1f} %** (goal ≤ 10 % {'✅' if cost <= 10 else '❌'}); per slice of the shipped server: "
+        f"{' / '.join(f'{value:.1f}' for value in slice_costs)} %.",
         "",
-        f"Before the rounds, each server wrote for {WRITE_FIRST_SECONDS} s: "
+        f"Before the slices, each server wrote for {WRITE_FIRST_SECONDS} s: "
         f"{first_writes['with'].rate:.0f} req/s as shipped, {first_writes['without'].rate:.0f} bare, a cost of "
         f"{(1 - first_writes['with'].rate / first_writes['without'].rate) * 100:.1f} % (one run each, one after the "
         f"other; not the goal's figure).",
         "",
         "## 3. Audit list at a million rows",
         "",
-        f"p50 {big.p50_ms:.1f} ms at 1,000,000 rows vs {small.p50_ms:.1f} ms at 1,000: "
-        f"**{big.p50_ms / small.p50_ms:.2f}×** (goal ≤ 1.5× {'✅' if big.p50_ms / small.p50_ms <= 1.5 else '❌'}).",
+        f"p50 {_median(big).p50_ms:.1f} ms at 1,000,000 rows vs {_median(small).p50_ms:.1f} ms at 1,000 (medians); "
+        f"the median of the cycles' ratios **{audit_ratio:.2f}×** (goal ≤ 1.5× {'✅' if audit_ratio <= 1.5 else '❌'}); "
+        f"per cycle: {' / '.join(f'{value:.2f}' for value in audit_ratios)}.",
         "",
         "## 4. Webhook pipeline (outbox → Celery → loopback receiver)",
         "",
