@@ -37,8 +37,8 @@ CONNECTIONS = 4 * CORES
 READ_CYCLES = 6
 WRITE_SLICES = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-# This host's speed drifts by a fifth within seconds: every read slice is short and lies between two
-# slices of the floor, so that the floor it is compared with ran at the same moment (read_cycles).
+# This host's speed drifts by a fifth within seconds: every slice of a route or of the shipped server
+# is short and lies between two slices of its floor, which thus ran at the same moment (Bracketed).
 READ_SLICE_SECONDS = WRITE_SLICE_SECONDS = max(1, SECONDS // 5)
 WRITE_FIRST_SECONDS = 3 * SECONDS
 # The web servers publish to the broker production gives them, Redis when it answers (like the
@@ -175,11 +175,10 @@ class Bracketed:
 
 def read_cycles(base_url: str, floor_path: str, routes: dict[str, tuple[str, str]]) -> tuple[list[Load], dict[str, Bracketed]]:
     """The floor's slices and the routes', in READ_CYCLES cycles: the floor runs first and again after
-    every route, and a route's ratio in a cycle is its rate over the mean of
-    the floor's just before and just after it. Rounds of one long run of each route, the floor
-    first, swung by ±0.1 in a list's ratio (0.61 / 0.47 / 0.49 in one run): a route measured half a
-    minute after its floor met another host. Bracketed 2-second slices gave a standard deviation of
-    0.02 per cycle, on the same server, minutes apart."""
+    every route, and a route's ratio in a cycle is its rate over the mean of the floor's just before
+    and just after it. Rounds of one long run of each route, the floor first, swung a list's ratio
+    by ±0.1 (0.61 / 0.47 / 0.49 in one run): a route measured half a minute after its floor met
+    another host. Bracketed 2-second slices gave a standard deviation of 0.02 per cycle."""
     for path, token in [(floor_path, ""), *routes.values()]:
         wrk(f"{base_url}{path}", token=token, seconds=2, warm_up=False)
     floor, reads = [], {name: Bracketed([], []) for name in routes}
