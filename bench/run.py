@@ -318,6 +318,12 @@ def main() -> None:
     print(f"written to {path.relative_to(PROJECT)} in {time.monotonic() - started:.0f} s")
 
 
+def _read_row(route: str, loads: list[Load], against: float, ratios: list[float], verdict: str) -> str:
+    load = _median(loads)
+    return (f"| {route} | {load.rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | {against:.3f}× | "
+            f"{' / '.join(f'{value:.2f}' for value in ratios)} | {verdict} |")
+
+
 def _write_row(server: str, loads: list[Load]) -> str:
     load = _median(loads)
     return (f"| {server} | {load.rate:.0f} | {' / '.join(f'{run.rate:.0f}' for run in loads)} | {load.p50_ms:.1f} | "
@@ -355,15 +361,12 @@ def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, s
     ]
     goals = {"GET /v1/me (JWT)": 0.7, "GET /v1/users?limit=50 (JWT)": 0.5, "GET /v1/me (API key)": 0.7,
              "GET /v1/users?limit=50 (API key)": 0.5}
-    floor_load = _median(floor)
-    lines.append(f"| GET /health | {floor_load.rate:.0f} | {floor_load.p50_ms:.1f} | {floor_load.p99_ms:.1f} | "
-                 f"{floor_load.errors} | 1.000× | | |")
+    lines.append(_read_row("GET /health", floor, 1.0, [], ""))
     for name, route in reads.items():
-        load, goal, ratios = _median(route.loads), goals.get(name), route.ratios()
+        goal, ratios = goals.get(name), route.ratios()
         against = statistics.median(ratios)
         verdict = "" if goal is None else f"≥ {goal}× {'✅' if against >= goal else '❌'}"
-        lines.append(f"| {name} | {load.rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | "
-                     f"{against:.3f}× | {' / '.join(f'{value:.2f}' for value in ratios)} | {verdict} |")
+        lines.append(_read_row(name, route.loads, against, ratios, verdict))
     slice_costs = [(1 - ratio) * 100 for ratio in shipped.ratios()]
     cost = statistics.median(slice_costs)
     small = reads["GET /v1/audit-logs?limit=50, 1,000 rows"].loads
