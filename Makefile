@@ -50,5 +50,5 @@ check-migrations: $(VENV)/.installed-dev
 
 ## Stop the embedded PostgreSQL and delete .data/ (secrets, database, first staff login).
 clean-data: $(VENV)/.installed-runtime
-	$(PY) -c "from pathlib import Path; from config.embedded import stop_embedded_database; stop_embedded_database(Path('.data'))"
+	$(PY) -c "from pathlib import Path; from core.embedded import stop_embedded_database; stop_embedded_database(Path('.data'))"
 	rm -rf .data

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from audit.models import AuditLog, IdempotencyKey
 from audit.registry import AUDIT_ACTIONS
-from config.admin import LargeTableAdmin, ReadOnlyAdmin
+from core.admin import LargeTableAdmin, ReadOnlyAdmin
 
 
 class ActionFilter(admin.SimpleListFilter):

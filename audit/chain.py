@@ -7,6 +7,8 @@ from functools import cache
 
 from django.db import models, transaction
 
+from audit.models import AuditLog
+
 __all__ = ["GENESIS", "ChainReport", "append_entry", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
@@ -63,8 +65,6 @@ def _sender(field):
 def _append_sql() -> tuple[str, tuple]:
     """The call that appends an entry, and (field, sender) for each of its arguments before the
     content's: every column but the link, by name."""
-    from audit.models import AuditLog
-
     fields = tuple(field for field in AuditLog._meta.concrete_fields if field.attname not in _LINK_FIELDS)
     arguments = ", ".join(f"{field.column} => %s" for field in fields)
     sql = (f"SELECT sequence, prev_hash, hash FROM audit_append({arguments}, "

@@ -2,8 +2,8 @@
 
 from django.db import models
 
-from config.db.naming import index, unique
-from config.models import choices_check, time_ordered_id
+from core.db.models import choices_check, time_ordered_id
+from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel
 
 __all__ = ["ActorType", "AuditLog", "IdempotencyKey", "IdempotencyStatus"]

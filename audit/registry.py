@@ -61,9 +61,9 @@ NON_ROUTE_ACTIONS = frozenset(
         "outbox.events.requeue",
         "staff.roles.update",
         "users.invitations.reissue",
-        # One summary entry per retention run, in the platform tenant (config/tasks.py).
+        # One summary entry per retention run, in the platform tenant (operations/tasks.py).
         "retention.run",
-        # One summary entry per run that re-encrypted rows under the newest key (config/key_rotation.py).
+        # One summary entry per run that re-encrypted rows under the newest key (operations/services.py).
         "credentials.reencrypt",
     }
 )

@@ -1,9 +1,10 @@
 """Retention of the audit log (by operating profile) and of stored idempotent responses (24 h)."""
 
 from audit.models import AuditLog, IdempotencyKey
-from config.api.idempotency import IDEMPOTENCY_TTL
-from config.retention import delete_batches, delete_in_batches, retention_window
+from core.api.idempotency import IDEMPOTENCY_TTL
+from core.db.retention import delete_batches, retention_window
 from tenancy.models import Tenant
+from tenancy.retention import delete_in_batches
 
 __all__ = ["purge_audit_log", "purge_idempotency_keys"]
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from audit.chain import append_entry
 from audit.models import ActorType, AuditLog
 from audit.registry import AUDIT_ACTIONS
-from audit.scrubber import scrub
-from config.request_context import current_request
+from core.request_context import current_request
+from core.security.scrubber import scrub
 
 __all__ = ["SYSTEM", "Actor", "record"]
 

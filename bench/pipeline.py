@@ -25,7 +25,7 @@ from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from audit.services import SYSTEM  # noqa: E402
-from config.management.commands.runhub import worker_command  # noqa: E402
+from operations.management.commands.runhub import worker_command  # noqa: E402
 from outbox.services import create_subscription, emit  # noqa: E402
 from outbox.webhooks import sign  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402

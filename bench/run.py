@@ -52,10 +52,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from bench import data  # noqa: E402
-from config.management.commands.runhub import web_command  # noqa: E402
 from config.settings import _sqlalchemy_broker_url  # noqa: E402
 from identity.models import User  # noqa: E402
 from identity.sessions import login  # noqa: E402
+from operations.management.commands.runhub import web_command  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
 
 # --- The database -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from branding.models import TenantBranding, TenantConfig
-from config.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(TenantBranding)

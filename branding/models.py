@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from config.db.naming import unique
+from core.db.naming import unique
 from tenancy.models import TenantScopedModel
 
 __all__ = ["TenantBranding", "TenantConfig"]

@@ -15,7 +15,7 @@ def limits_cache_key(tenant_id) -> str:
 
 def tenant_limits(tenant_id, *, cache_reads=None) -> dict:
     """The tenant's `limits` object (empty when it has no configuration), cached briefly.
-    `cache_reads` may hold the entry already (config/cache_reads.py)."""
+    `cache_reads` may hold the entry already (core/cache/reads.py)."""
     limits = (cache_reads or cache).get(limits_cache_key(tenant_id))
     if limits is None:
         limits = TenantConfig.objects.filter(tenant_id=tenant_id).values_list("limits", flat=True).first() or {}

@@ -5,8 +5,8 @@ from django.db import transaction
 from audit.services import Actor, record
 from branding.models import TenantBranding, TenantConfig
 from branding.selectors import forget_tenant_limits
-from config.api.exceptions import DuplicateResource
-from config.permission_versions import bump_tenant_version
+from core.api.exceptions import DuplicateResource
+from core.cache.versions import bump_tenant_version
 
 __all__ = ["replace_branding", "replace_config"]
 

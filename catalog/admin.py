@@ -3,9 +3,10 @@ from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Count
 
+from audit.services import Actor
 from catalog import services
 from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
-from config.admin import ReadOnlyAdmin, ReadOnlyTabularInline, ServiceAdmin, status_actions
+from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline, ServiceAdmin, status_actions
 
 
 class CatalogAdmin(ServiceAdmin):
@@ -23,7 +24,7 @@ class CatalogAdmin(ServiceAdmin):
         return self.fields
 
     def service_arguments(self, request) -> dict:
-        return {"actor": self.actor(request), "actor_tenant": request.user.tenant}
+        return {"actor": Actor.for_user(request.user), "actor_tenant": request.user.tenant}
 
 
 class ActionInline(ReadOnlyTabularInline):

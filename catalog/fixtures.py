@@ -14,7 +14,7 @@ from catalog.models import (
     AccessLevel,
     ActionScope,
 )
-from config.models import Status
+from core.db.models import Status
 
 __all__ = [
     "ActionSpec",

@@ -3,8 +3,8 @@
 from django.core.validators import RegexValidator
 from django.db import models
 
-from config.db.naming import unique
-from config.models import BaseModel, StatusModel, choices_check, status_check
+from core.db.models import BaseModel, StatusModel, choices_check, status_check
+from core.db.naming import unique
 
 __all__ = ["AccessLevel", "ActionScope", "Package", "PackageAction", "Tool", "ToolAction"]
 

@@ -15,10 +15,10 @@ from catalog.models import (
     Tool,
     ToolAction,
 )
-from config.api.exceptions import DuplicateResource, ValidationFailed
-from config.changes import ChangeLog, update_changed, upsert
-from config.models import change_status
-from config.permission_versions import bump_catalog_version
+from core.api.exceptions import DuplicateResource, ValidationFailed
+from core.cache.versions import bump_catalog_version
+from core.db.changes import ChangeLog, update_changed, upsert
+from core.db.models import change_status
 
 __all__ = [
     "add_package_actions",

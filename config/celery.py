@@ -15,8 +15,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # The Postgres-backed broker (`sqla+postgresql…` URLs) is kombu's SQLAlchemy transport woken by
-# LISTEN/NOTIFY, config/broker.py. kombu imports it only when such a URL is used.
-TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "config.broker:Transport"
+# LISTEN/NOTIFY, core/broker.py. kombu imports it only when such a URL is used.
+TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "core.broker:Transport"
 
 logger = structlog.get_logger("hub.celery")
 
@@ -29,7 +29,7 @@ def _prepare_publisher(**_kwargs):
     the queue) takes a few hundred milliseconds that would come out of the burst. In a thread, so that
     a slow or unreachable broker never holds up the start of the pool; the first publish retries."""
     if app.conf.broker_url.startswith(("sqla+", "sqlalchemy+")):
-        from config.broker import forget_inherited_connections
+        from core.broker import forget_inherited_connections
 
         forget_inherited_connections()
     threading.Thread(target=_declare_default_queue, name="prepare-publisher", daemon=True).start()

@@ -2,7 +2,7 @@
 
 Prometheus counters live in each worker process; a scrape lands on one worker. In prometheus
 multiprocess mode every worker writes its values to files in one directory and the scrape adds them
-up (config/metrics.py), so /metrics answers for the whole server whichever worker takes it.
+up (core/observability/metrics.py), so /metrics answers for the whole server whichever worker takes it.
 """
 
 import os

@@ -1,7 +1,7 @@
 """Settings for every environment, read from the process environment (django-environ).
 
 `DJANGO_ENV` is `development` (default), `test` or `production`. Outside production anything
-missing falls back to the embedded default (config/embedded.py); production refuses to start
+missing falls back to the embedded default (core/embedded.py); production refuses to start
 unless every secret comes from the environment.
 """
 
@@ -14,7 +14,7 @@ from urllib.parse import quote
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.embedded import embedded_database_settings, load_or_create_dev_secrets
+from core.embedded import embedded_database_settings, load_or_create_dev_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -60,7 +60,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["loc
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.apps.HubAdminConfig",
+    # First, so that its commands (createsuperuser) take the place of Django's own.
+    "operations.apps.OperationsConfig",
+    "operations.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,7 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_prometheus",
-    "config.apps.HubConfig",
+    "core.apps.CoreConfig",
     "catalog",
     "tenancy",
     "identity",
@@ -85,7 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -95,7 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.ApiExceptionMiddleware",
+    "core.middleware.ApiExceptionMiddleware",
     "usage.middleware.UsageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -107,7 +109,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -121,7 +123,7 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 # Our backend wraps django-prometheus' (query metrics) and names constraints fk_/idx_/uq_.
-DATABASE_ENGINE = "config.db.backend"
+DATABASE_ENGINE = "core.db.backend"
 
 
 def _database_from_url(variable: str) -> dict:
@@ -156,18 +158,18 @@ else:
     _database = embedded_database_settings(DATA_DIR)
     EMBEDDED_DATABASE = True
 DATABASES = {"default": _connection_settings(_database)}
-# A streaming replica for the heavy reads (config/db/routers.py); tests point it at the test database.
+# A streaming replica for the heavy reads (core/db/routers.py); tests point it at the test database.
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {**_connection_settings(_database_from_url("DATABASE_REPLICA_URL")),
                             "TEST": {"MIRROR": "default"}}
-    DATABASE_ROUTERS = ["config.db.routers.ReplicaRouter"]
+    DATABASE_ROUTERS = ["core.db.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, token blacklist, permission cache): shared by every process ------------
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
     if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-        CACHES["default"]["BACKEND"] = "config.cache.HubRedisCache"  # config/cache.py: why
+        CACHES["default"]["BACKEND"] = "core.cache.redis.HubRedisCache"  # core/cache/redis.py: why
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hub_cache"}}
 
@@ -215,15 +217,17 @@ RETENTION_DAYS = {
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.ToolActionPermission"],
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.HubAutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.TenantRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.HubAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
+# Where Idempotency-Key records are kept (core/api/idempotency.py): the tenant's rows, in the audit app.
+IDEMPOTENCY_STORE = "audit.idempotency.DatabaseIdempotencyStore"
 # Values under these keys are the tenant's own data (flag names, audit metadata): never renamed.
 JSON_CAMEL_CASE = {
     "JSON_UNDERSCOREIZE": {"no_underscore_before_number": False, "ignore_fields": ("flags", "metadata"), "ignore_keys": None},
@@ -241,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "CAMELIZE_NAMES": True,
     "ENUM_NAME_OVERRIDES": {
-        "StatusEnum": "config.models.Status",
+        "StatusEnum": "core.db.models.Status",
         "ApiKeyStatusEnum": "identity.models.ApiKeyStatus",
         "ApiKeyProfileEnum": "identity.models.ApiKeyProfile",
     },
@@ -252,7 +256,7 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per minute per tenant (auth: per client address), overridable per tenant in
 # tenant_config.limits.rateLimits.
-# /health trusts a successful broker check this long (config/health.py).
+# /health trusts a successful broker check this long (core/observability/health.py).
 HEALTH_BROKER_CHECK_SECONDS = env.float("HEALTH_BROKER_CHECK_SECONDS", default=10.0)
 
 RATE_LIMITS = {
@@ -311,9 +315,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks that `manage.py seed` writes into django-celery-beat (crontab fields, UTC).
 HUB_PERIODIC_TASKS = {
     "drain-outbox": {"task": "outbox.tasks.drain_outbox", "crontab": {"minute": "*"}},
-    "retention": {"task": "config.tasks.run_retention", "crontab": {"minute": "17"}},
+    "retention": {"task": "operations.tasks.run_retention", "crontab": {"minute": "17"}},
     "sweep-exports": {"task": "exports.tasks.sweep_exports", "crontab": {"minute": "*/5"}},
-    "reencrypt-credentials": {"task": "config.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
+    "reencrypt-credentials": {"task": "operations.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
 }
 
 # --- Observability (docs/observability.md) -----------------------------------------------------
@@ -350,10 +354,10 @@ CSRF_COOKIE_SECURE = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# --- Logging: one JSON line per event, secrets scrubbed (config/logging.py) -----------------------
+# --- Logging: one JSON line per event, secrets scrubbed (core/observability/logging.py) -----------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING_CONFIG = None
-from config.logging import configure_logging  # noqa: E402  (needs LOG_LEVEL above)
+from core.observability.logging import configure_logging  # noqa: E402  (needs LOG_LEVEL above)
 
 configure_logging(LOG_LEVEL)
 

@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from config.api.views import api_not_found
-from config.health import HealthView
-from config.metrics_endpoint import MetricsView
+from core.api.views import api_not_found
+from core.observability.health import HealthView
+from core.observability.metrics_endpoint import MetricsView
 from identity.api.auth import jwks_view
 
 v1_patterns = [

@@ -2,8 +2,8 @@
 
 from django.db import models
 
-from config.db.naming import constraint_name, index
-from config.models import choices_check
+from core.db.models import choices_check
+from core.db.naming import constraint_name, index
 from tenancy.models import TenantScopedModel
 
 __all__ = ["ExportStatus", "TenantExport"]

@@ -1,7 +1,7 @@
 """Finished exports are deleted (document included) once they expire."""
 
-from config.retention import delete_in_batches
 from exports.models import TenantExport
+from tenancy.retention import delete_in_batches
 
 __all__ = ["purge_expired_exports"]
 

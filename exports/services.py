@@ -4,28 +4,30 @@ import gzip
 import json
 
 import structlog
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, record
-from config.api.exceptions import Conflict
-from config.db.routers import replica_reads
+from core.api.exceptions import Conflict
+from core.db.routers import replica_reads
 from exports.document import build_document
 from exports.models import ExportStatus, TenantExport
 
-__all__ = ["build_export", "open_document", "record_download", "request_export"]
+__all__ = ["RUN_EXPORT_TASK", "build_export", "record_download", "request_export"]
 
 logger = structlog.get_logger("hub.exports")
 
+RUN_EXPORT_TASK = "exports.tasks.run_export"
+
 
 def _enqueue(export_id) -> None:
-    """Start at once; if the broker is unreachable the sweep picks the export up within minutes."""
-    from exports.tasks import run_export
-
+    """Start at once; if the broker is unreachable the sweep picks the export up within minutes.
+    By name: the task calls build_export here, so this module does not import it back."""
     try:
-        run_export.delay(str(export_id))
+        current_app.send_task(RUN_EXPORT_TASK, args=[str(export_id)])
     except Exception:  # noqa: BLE001 - the request that asked must not fail for it
         logger.warning("export_enqueue_failed", exportId=str(export_id), exc_info=True)
 
@@ -82,10 +84,6 @@ def build_export(export_id) -> str | None:
                metadata={"status": export.status, "sizeBytes": export.size_bytes})
     logger.info("export_finished", exportId=str(export.pk), status=export.status, sizeBytes=export.size_bytes)
     return export.status
-
-
-def open_document(export: TenantExport) -> bytes:
-    return gzip.decompress(bytes(export.document))
 
 
 @transaction.atomic

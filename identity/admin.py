@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from config.admin import (
+from audit.services import Actor
+from core.admin import (
     ReadOnlyAdmin,
     ReadOnlyTabularInline,
     ServiceAdmin,
@@ -10,7 +11,7 @@ from config.admin import (
     status_actions,
     with_reason,
 )
-from config.api.exceptions import ApiError
+from core.api.exceptions import ApiError
 from identity import services
 from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
 
@@ -49,7 +50,7 @@ class UserAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change):
         """Only the staff roles are editable here; status and invitations move through the actions."""
         if "groups" in form.cleaned_data:
-            services.set_staff_roles(user=obj, roles=form.cleaned_data["groups"], actor=self.actor(request))
+            services.set_staff_roles(user=obj, roles=form.cleaned_data["groups"], actor=Actor.for_user(request.user))
 
     def save_related(self, request, form, formsets, change):
         # Not form.save_m2m(): the roles were set by the service in save_model. The memberships
@@ -59,13 +60,13 @@ class UserAdmin(ServiceAdmin):
 
     suspend, reactivate = status_actions(
         lambda admin_, request, user, status, reason: services.set_user_status(
-            user=user, status=status, reason=reason, actor=admin_.actor(request)),
+            user=user, status=status, reason=reason, actor=Actor.for_user(request.user)),
         noun="user", effect=" (ends their sessions)",
     )
 
     @admin.action(description="Reset the invitation of the selected users", permissions=["change"])
     def reissue_invitation(self, request, queryset):
-        actor, issued = self.actor(request), []
+        actor, issued = Actor.for_user(request.user), []
         for user in queryset.select_related("tenant"):
             try:
                 issued.append((user, services.reissue_invitation(user=user, actor=actor)))
@@ -126,7 +127,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
     @with_reason(description="Revoke the selected API keys (for good)", permissions=["revoke"])
     def revoke(self, request, queryset, reason):
-        actor = self.actor(request)
+        actor = Actor.for_user(request.user)
         apply_each(self, request, queryset,
                    lambda key: services.set_api_key_status(api_key=key, status=ApiKeyStatus.REVOKED, reason=reason,
                                                            actor=actor),

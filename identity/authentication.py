@@ -14,7 +14,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
 from branding.selectors import limits_cache_key
-from config.api.exceptions import (
+from core.api.exceptions import (
     WWW_AUTHENTICATE,
     AccountSuspended,
     ApiError,
@@ -26,11 +26,11 @@ from config.api.exceptions import (
     TokenRevoked,
     Unauthorized,
 )
-from config.api.throttles import request_counter
-from config.cache_reads import CacheReads
-from config.db.lookup import RowLookup
-from config.middleware import client_ip
-from config.models import Status
+from core.cache.reads import CacheReads
+from core.db.lookup import RowLookup
+from core.db.models import Status
+from core.middleware import client_ip
+from core.ratelimit import request_counter
 from identity import api_keys, principal_rows
 from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, User

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from branding.models import TenantBranding
-from config.models import Status
-from config.permission_versions import CATALOG_VERSION_KEY, tenant_version_key
+from core.cache.versions import CATALOG_VERSION_KEY, tenant_version_key
+from core.db.models import Status
 from identity.api_keys import profile_access_levels
 from identity.models import GroupPermission
 from tenancy.models import TenantPackage

@@ -7,8 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from catalog.models import ToolAction
-from config.db.naming import index, unique
-from config.models import Status, StatusModel, VersionedRowsQuerySet, choices_check, status_check
+from core.db.models import Status, StatusModel, VersionedRowsQuerySet, choices_check, status_check
+from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel, TenantScopedQuerySet
 
 __all__ = [
@@ -36,21 +36,14 @@ class PrincipalQuerySet(VersionedRowsQuerySet, TenantScopedQuerySet):
 
 
 class UserManager(BaseUserManager.from_queryset(PrincipalQuerySet)):
+    """Reads only: people are created by identity/services.py (audited, announced, in their groups),
+    and `manage.py createsuperuser` calls that service too (operations/management/commands)."""
+
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
-        # Natural keys serve the admin and createsuperuser, both of which are for platform staff.
+        # Natural keys serve the admin's login, which is for platform staff.
         return self.get(tenant__is_platform=True, email__iexact=email)
-
-    def create_user(self, email, password=None, **extra_fields):
-        from identity import services
-
-        return services.create_user(email=email, password=password, **extra_fields).user
-
-    def create_superuser(self, email, password=None, **extra_fields):
-        from identity import services
-
-        return services.create_platform_staff(email=email, password=password, superuser=True, **extra_fields)
 
 
 class User(TenantScopedModel, StatusModel, AbstractBaseUser, PermissionsMixin):

@@ -3,8 +3,8 @@
 from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 
-from config.api.access import AUTHENTICATED, PUBLIC
-from config.api.exceptions import ForbiddenAction
+from core.api.access import AUTHENTICATED, PUBLIC
+from core.api.exceptions import ForbiddenAction
 from identity.authorization import effective_permissions
 
 __all__ = ["ToolActionPermission", "UndeclaredToolAction", "required_action"]

@@ -4,14 +4,14 @@ between requests, so that an authenticated request in the steady state reads no 
 Every authenticated request needs the row for its status checks (suspended, deleted, revoked,
 expired) and for what it shows; read from PostgreSQL it was the largest part of a cheap request
 (docs/benchmarks.md). The entry is read in the request's one cache round trip
-(config/cache_reads.py) together with two version counters, the tenant row's and the principal
-row's own (config/permission_versions.py), and used only while both still equal the versions it was
+(core/cache/reads.py) together with two version counters, the tenant row's and the principal
+row's own (core/cache/versions.py), and used only while both still equal the versions it was
 stored under. Every write of such a row bumps one of them:
 
 - a save or delete of a user, an API key or a tenant (cascades included) bumps that row's version
   (`post_save` / `post_delete` below);
 - an `update()` of many rows at once bumps the version of each tenant the rows belong to
-  (`VersionedRowsQuerySet` in config/models.py), which every principal of the tenant is checked
+  (`VersionedRowsQuerySet` in core/db/models.py), which every principal of the tenant is checked
   against.
 
 Rows written by other means (raw SQL, `bulk_create` with `update_conflicts`, an API key's
@@ -30,8 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
-from config.db.lookup import RowLookup
-from config.permission_versions import (
+from core.cache.versions import (
     ROW_VERSION_SECONDS,
     bump_principal_row,
     bump_tenant_row,
@@ -39,6 +38,7 @@ from config.permission_versions import (
     principal_row_version_key,
     tenant_row_version_key,
 )
+from core.db.lookup import RowLookup
 from identity.models import ApiKey, User
 from identity.tokens import TokenType
 from tenancy.models import Tenant

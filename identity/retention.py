@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from config.retention import delete_in_batches
 from identity.models import Invitation, RefreshToken
+from tenancy.retention import delete_in_batches
 
 __all__ = ["purge_expired_invitations", "purge_expired_refresh_tokens"]
 

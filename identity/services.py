@@ -3,23 +3,19 @@
 import ipaddress
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.idempotency import redact_stored_responses
 from audit.services import SYSTEM, Actor, record
-from catalog.fixtures import GroupTemplate, load_catalog_fixture
-from config.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
-from config.api.idempotency import redact_stored_responses
-from config.changes import ChangeLog
-from config.models import Status, change_status
-from config.permission_versions import bump_tenant_version
+from core.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
+from core.cache.versions import bump_tenant_version
+from core.db.models import Status, change_status
 from identity import api_keys
 from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
 from identity.sessions import IssuedInvitation, create_invitation
 from outbox.services import emit
 from tenancy.selectors import entitled_actions
-from tenancy.services import ensure_platform_tenant
 
 __all__ = [
     "NewApiKey",
@@ -27,7 +23,6 @@ __all__ = [
     "add_member",
     "create_api_key",
     "create_group",
-    "create_platform_staff",
     "create_user",
     "delete_user",
     "grant_permissions",
@@ -35,7 +30,6 @@ __all__ = [
     "remove_member",
     "revoke_permission",
     "rotate_api_key",
-    "seed_tenant_groups",
     "set_api_key_status",
     "set_group_status",
     "set_staff_roles",
@@ -86,61 +80,6 @@ def create_user(*, tenant, email: str, password: str | None = None, name: str = 
     )
     emit("user.created", tenant=tenant, data={"userId": str(user.pk), "invited": invitation is not None})
     return NewUser(user=user, invitation=invitation)
-
-
-@transaction.atomic
-def create_platform_staff(*, email: str, password: str | None, superuser: bool = False, name: str = "") -> User:
-    """A staff member of the platform tenant in the platform admin group (admin + platform routes)."""
-    platform = ensure_platform_tenant()
-    seed_tenant_groups(tenant=platform)
-    user = create_user(
-        tenant=platform, email=email, password=password, name=name, is_staff=True, is_superuser=superuser
-    ).user
-    admin_group = Group.objects.for_tenant(platform).get(name=settings.PLATFORM_ADMIN_GROUP)
-    UserGroup.objects.create(tenant=platform, user=user, group=admin_group)
-    record(tenant=platform, action="groups.members.add", entity_type="group", entity_id=admin_group.pk,
-           metadata={"userId": str(user.pk)})
-    return user
-
-
-def _top_up_group(tenant, template: GroupTemplate, entitled, changes: ChangeLog) -> None:
-    group = Group.objects.for_tenant(tenant).filter(name__iexact=template.name).first()
-    if group is None:
-        group = Group.objects.create(tenant=tenant, name=template.name, description=template.description)
-        changes.add(f"create group {template.name} in {tenant.slug}")
-        record(tenant=tenant, action="groups.create", entity_type="group", entity_id=group.pk,
-               metadata={"template": template.name})
-    granted = set(GroupPermission.objects.for_tenant(tenant).filter(group=group).values_list("tool_action_id", flat=True))
-    missing = [
-        action
-        for action in entitled
-        if action.access_level in template.access_levels and action.scope in template.scopes and action.id not in granted
-    ]
-    if not missing:
-        return
-    GroupPermission.objects.bulk_create(
-        [GroupPermission(tenant=tenant, group=group, tool_action=action) for action in missing]
-    )
-    changes.add(f"grant {len(missing)} action(s) to {template.name} in {tenant.slug}")
-    bump_tenant_version(tenant.pk)
-    record(tenant=tenant, action="groups.permissions.grant", entity_type="group", entity_id=group.pk,
-           metadata={"toolActions": sorted(action.key for action in missing)})
-
-
-@transaction.atomic
-def seed_tenant_groups(*, tenant, templates=None, changes: ChangeLog | None = None) -> ChangeLog:
-    """Create or top up the tenant's base groups with every entitled action their template covers.
-
-    Additive: grants removed by the tenant's admins are given back, nothing is taken away (a lost
-    entitlement is already refused at request time).
-    """
-    changes = changes if changes is not None else ChangeLog()
-    templates = templates if templates is not None else load_catalog_fixture().group_templates
-    entitled = list(entitled_actions(tenant))
-    for template in templates:
-        if template.applies_to(tenant):
-            _top_up_group(tenant, template, entitled, changes)
-    return changes
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from audit.services import Actor, record
-from config.api.exceptions import (
+from core.api.exceptions import (
     AccountSuspended,
     InvalidToken,
     RateLimited,
@@ -28,12 +29,13 @@ from config.api.exceptions import (
     Unauthorized,
     ValidationFailed,
 )
-from config.metrics import LOGINS
-from config.models import Status
-from config.ratelimit import hit
+from core.db.models import Status
+from core.ratelimit import hit
+from identity.authentication import blacklist_access_token
 from identity.models import Invitation, RefreshToken, User
 from identity.tokens import TokenType, issue_access_token
 from tenancy.models import Tenant
+from tenancy.selectors import platform_tenant
 
 __all__ = [
     "IssuedInvitation",
@@ -45,6 +47,8 @@ __all__ = [
     "refresh",
     "service_token",
 ]
+
+LOGINS = Counter("hub_logins", "Password logins by outcome (success or the refusal reason).", ["outcome"])
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
 def _record_failed_login(tenant, user, reason: str) -> None:
     LOGINS.labels(outcome=reason).inc()
     # With no such tenant the attempt is still kept, in the platform tenant's trail.
-    trail_tenant = tenant or Tenant.objects.filter(is_platform=True).first()
+    trail_tenant = tenant or platform_tenant()
     if trail_tenant is None:
         return
     with transaction.atomic():
@@ -216,8 +220,6 @@ def refresh(*, refresh_token: str) -> SessionTokens:
 
 def logout(*, principal, refresh_token: str | None) -> None:
     """Revoke the session's refresh token and refuse the access token from now on."""
-    from identity.authentication import blacklist_access_token
-
     with transaction.atomic():
         if refresh_token:
             jti, secret = _parse_refresh_token(refresh_token)

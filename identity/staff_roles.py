@@ -7,7 +7,7 @@ Support reads everything and changes nothing; operators also run the admin's act
 from django.contrib.auth.models import Group as StaffRole
 from django.contrib.auth.models import Permission
 
-from config.changes import ChangeLog
+from core.db.changes import ChangeLog
 
 __all__ = ["OPERATOR", "STAFF_APPS", "SUPPORT", "role_permissions", "sync_staff_roles"]
 

@@ -21,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
-from config.api.exceptions import InvalidToken, TokenExpired
+from core.api.exceptions import InvalidToken, TokenExpired
 
 __all__ = ["IssuedToken", "TokenType", "decode_access_token", "issue_access_token", "jwks", "key_ring"]
 

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from config.db.naming import index, unique
+from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel
 
 __all__ = ["IntegrationCredential"]

@@ -5,8 +5,8 @@ import json
 from django.db import transaction
 
 from audit.services import Actor, record
-from config.api.exceptions import DuplicateResource
-from config.crypto import decrypt, encrypt
+from core.api.exceptions import DuplicateResource
+from core.security.crypto import decrypt, encrypt
 from integrations.models import IntegrationCredential
 
 __all__ = ["associated_data", "create_credential", "delete_credential", "read_secret"]

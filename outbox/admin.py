@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from config.admin import LargeTableAdmin, ReadOnlyAdmin
+from audit.services import Actor
+from core.admin import LargeTableAdmin, ReadOnlyAdmin
 from outbox import services
 from outbox.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
@@ -28,7 +29,7 @@ class OutboxEventAdmin(RequeueAdmin):
     list_select_related = ["tenant"]
 
     def requeue_selected(self, request, queryset):
-        return services.requeue_events(events=queryset, actor=self.actor(request), platform_tenant=request.user.tenant)
+        return services.requeue_events(events=queryset, actor=Actor.for_user(request.user), platform_tenant=request.user.tenant)
 
 
 @admin.register(WebhookSubscription)
@@ -47,4 +48,4 @@ class WebhookDeliveryAdmin(RequeueAdmin):
     list_select_related = ["subscription", "tenant"]
 
     def requeue_selected(self, request, queryset):
-        return services.requeue_across_tenants(deliveries=queryset, actor=self.actor(request))
+        return services.requeue_across_tenants(deliveries=queryset, actor=Actor.for_user(request.user))

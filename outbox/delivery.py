@@ -23,8 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import record
-from config.models import Status
-from config.tracing import continue_trace
+from core.db.models import Status
+from core.observability.tracing import continue_trace
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
 

@@ -4,8 +4,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from config.db.naming import constraint_name, index
-from config.models import BaseModel, StatusModel, choices_check, status_check, time_ordered_id
+from core.db.models import BaseModel, StatusModel, choices_check, status_check, time_ordered_id
+from core.db.naming import constraint_name, index
 from tenancy.models import Tenant, TenantScopedModel
 
 __all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookSubscription"]
@@ -53,7 +53,7 @@ class OutboxEvent(BaseModel):
 
 
 class WebhookSubscription(TenantScopedModel, StatusModel):
-    """Where a tenant wants its events. Secrets are encrypted in the application (config/crypto.py);
+    """Where a tenant wants its events. Secrets are encrypted in the application (core/security/crypto.py);
     after a rotation the previous secret keeps signing too until `previous_secret_expires_at`."""
 
     url = models.URLField(max_length=2048)

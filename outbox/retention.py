@@ -2,8 +2,9 @@
 
 from django.db.models import Exists, OuterRef
 
-from config.retention import delete_batches, delete_in_batches, retention_window
+from core.db.retention import delete_batches, retention_window
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery
+from tenancy.retention import delete_in_batches
 
 __all__ = ["purge_done_events", "purge_finished_deliveries"]
 

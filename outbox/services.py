@@ -3,22 +3,24 @@
 from dataclasses import dataclass
 
 import structlog
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.scrubber import scrub
 from audit.services import Actor, record
-from config.api.exceptions import ValidationFailed
-from config.models import Status
-from config.request_context import current_request
-from config.tracing import current_traceparent
+from core.api.exceptions import ValidationFailed
+from core.db.models import Status
+from core.observability.tracing import current_traceparent
+from core.request_context import current_request
+from core.security.scrubber import scrub
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
 from tenancy.models import Tenant
 
 __all__ = [
+    "DRAIN_OUTBOX_TASK",
     "SubscriptionWithSecret",
     "create_subscription",
     "delete_subscription",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 logger = structlog.get_logger("hub.outbox")
+
+DRAIN_OUTBOX_TASK = "outbox.tasks.drain_outbox"
 
 
 def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
@@ -72,11 +76,10 @@ def _drain_after_commit() -> None:
 
 def trigger_drain() -> None:
     """Low latency: a worker starts draining as soon as the event is committed. If the broker is
-    unreachable the event waits for the beat sweep; the request that wrote it must not fail."""
-    from outbox.tasks import drain_outbox
-
+    unreachable the event waits for the beat sweep; the request that wrote it must not fail.
+    By name: the task calls the delivery code, which this module must not import back."""
     try:
-        drain_outbox.delay()
+        current_app.send_task(DRAIN_OUTBOX_TASK)
     except Exception:  # noqa: BLE001 - the sweep delivers it later
         logger.warning("outbox_trigger_failed", exc_info=True)
 

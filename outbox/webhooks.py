@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from config.crypto import decrypt, encrypt
+from core.security.crypto import decrypt, encrypt
 from outbox.models import WebhookSubscription
 
 __all__ = ["associated_data", "generate_secret", "resolve_public_address", "sign", "signing_secrets", "store_secret", "validate_url"]

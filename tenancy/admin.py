@@ -4,10 +4,11 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from audit.services import Actor
 from branding.models import TenantBranding, TenantConfig
 from catalog.models import Package
-from config.admin import ReadOnlyAdmin, ReadOnlyStackedInline, ServiceAdmin, apply_each, status_actions
-from config.models import Status
+from core.admin import ReadOnlyAdmin, ReadOnlyStackedInline, ServiceAdmin, apply_each, status_actions
+from core.db.models import Status
 from identity import onboarding
 from identity.models import User
 from tenancy import services
@@ -99,7 +100,7 @@ class TenantAdmin(ServiceAdmin):
         if formset.model is not TenantPackage:
             # Branding and config are read-only here: their unchanged forms save nothing.
             return super().save_formset(request, form, formset, change)
-        tenant, actor = form.instance, self.actor(request)
+        tenant, actor = form.instance, Actor.for_user(request.user)
         formset.save(commit=False)
         for held in formset.deleted_objects:
             services.unassign_package(tenant=tenant, package=held.package, actor=actor)
@@ -109,13 +110,13 @@ class TenantAdmin(ServiceAdmin):
 
     suspend, reactivate = status_actions(
         lambda admin_, request, tenant, status, reason: services.set_tenant_status(
-            tenant=tenant, status=status, reason=reason, actor=admin_.actor(request)),
+            tenant=tenant, status=status, reason=reason, actor=Actor.for_user(request.user)),
         noun="tenant",
     )
 
     @admin.action(description="Run the tenant seed (top up base groups)", permissions=["change"])
     def run_seed(self, request, queryset):
-        actor = self.actor(request)
+        actor = Actor.for_user(request.user)
         apply_each(self, request, queryset, lambda tenant: onboarding.run_tenant_seed(tenant=tenant, actor=actor),
                    "tenant seed(s) run")
 

@@ -4,8 +4,8 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import Package, Tool, ToolAction
-from config.db.naming import check, constraint_name, unique
-from config.models import BaseModel, StatusModel, VersionedRowsQuerySet, status_check
+from core.db.models import BaseModel, StatusModel, VersionedRowsQuerySet, status_check
+from core.db.naming import check, constraint_name, unique
 
 __all__ = ["Tenant", "TenantPackage", "TenantScopedModel", "TenantScopedQuerySet", "TenantToolOverride"]
 

@@ -4,10 +4,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalog.models import ActionScope, PackageAction, ToolAction
-from config.models import Status
-from tenancy.models import TenantToolOverride
+from core.db.models import Status
+from tenancy.models import Tenant, TenantToolOverride
 
-__all__ = ["entitled_actions"]
+__all__ = ["entitled_actions", "platform_tenant"]
 
 
 def entitled_actions(tenant, *, at=None):
@@ -34,3 +34,8 @@ def entitled_actions(tenant, *, at=None):
     if not tenant.is_platform:
         actions = actions.filter(scope=ActionScope.TENANT)
     return actions
+
+
+def platform_tenant() -> Tenant | None:
+    """Aza8's own tenant (staff, platform routes, system audit entries); None before `seed` ran."""
+    return Tenant.objects.filter(is_platform=True).first()

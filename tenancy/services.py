@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from audit.services import Actor, record
 from catalog.models import Package
-from config.api.exceptions import Conflict, DuplicateResource, NotFound, ValidationFailed
-from config.changes import ChangeLog, upsert
-from config.models import Status, change_status
-from config.permission_versions import bump_tenant_version
+from core.api.exceptions import Conflict, DuplicateResource, NotFound, ValidationFailed
+from core.cache.versions import bump_tenant_version
+from core.db.changes import ChangeLog, upsert
+from core.db.models import Status, change_status
 from outbox.services import emit
 from tenancy.models import Tenant, TenantPackage
 

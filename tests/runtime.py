@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from config.management.commands.runhub import web_command, worker_command
+from operations.management.commands.runhub import web_command, worker_command
 
 __all__ = ["HttpClient", "celery_workers", "database_url", "free_port", "hub_env", "wait_for", "web_server"]
 

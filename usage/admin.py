@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import LargeTableAdmin
+from core.admin import LargeTableAdmin
 from usage.models import UsageMetric
 
 

@@ -3,7 +3,7 @@
 from django.db import models
 
 from catalog.models import ToolAction
-from config.db.naming import index, unique
+from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel
 
 __all__ = ["UsageMetric"]

@@ -1,6 +1,7 @@
 """Retention of usage counts (by operating profile), by the start of their time bucket."""
 
-from config.retention import delete_in_batches, retention_window
+from core.db.retention import retention_window
+from tenancy.retention import delete_in_batches
 from usage.models import UsageMetric
 
 __all__ = ["purge_usage_metrics"]

@@ -18,6 +18,8 @@ import structlog
 from django.conf import settings
 from django.db import connection, transaction
 
+from audit.models import IdempotencyKey, IdempotencyStatus
+
 __all__ = ["UsageBuffer", "buffer", "hour_start", "report_usage", "upsert_counts"]
 
 logger = structlog.get_logger("hub.usage")
@@ -108,8 +110,6 @@ def report_usage(*, tenant, action_key: str, count: int, occurred_at: datetime, 
     The event id is claimed in idempotency_key (handler `usage.report`) in the same transaction as
     the count, so a retried report is counted once (within the 24 hours keys are kept).
     """
-    from audit.models import IdempotencyKey, IdempotencyStatus
-
     with transaction.atomic():
         if event_id:
             _key, created = IdempotencyKey.objects.get_or_create(

@@ -5,9 +5,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
 from audit.models import ActorType, AuditLog
-from config.api.filters import ListFilterSet
-from config.api.viewsets import ListMixin, TenantScopedViewSet
-from config.db.routers import replica_reads
+from core.api.filters import ListFilterSet
+from core.api.viewsets import ListMixin, TenantScopedViewSet
+from core.db.routers import replica_reads
 
 
 class AuditLogSerializer(serializers.ModelSerializer):

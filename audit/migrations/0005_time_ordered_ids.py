@@ -1,4 +1,4 @@
-"""New rows get UUIDv7 ids (config.models.time_ordered_id). Only the Python default changes: no SQL runs,
+"""New rows get UUIDv7 ids (core.db.models.time_ordered_id). Only the Python default changes: no SQL runs,
 and rows already there keep their ids."""
 
 import uuid6

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from branding import services
 from branding.models import TenantBranding, TenantConfig
-from config.api.serializers import StrictBooleanField, StrictSerializer
-from config.api.views import TenantScopedAPIView
+from core.api.serializers import StrictBooleanField, StrictSerializer
+from core.api.views import TenantScopedAPIView
 
 COLOR = r"^#[0-9a-fA-F]{6}$"
 FLAG_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$")

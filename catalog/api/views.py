@@ -9,10 +9,10 @@ from rest_framework.viewsets import GenericViewSet
 from catalog import services
 from catalog.api import serializers
 from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
-from config.api.idempotency import IdempotencyMixin
-from config.api.pagination import KeysetPagination
-from config.api.views import validated
-from config.models import Status
+from core.api.idempotency import IdempotencyMixin
+from core.api.pagination import KeysetPagination
+from core.api.views import validated
+from core.db.models import Status
 
 
 class CatalogViewSet(IdempotencyMixin, GenericViewSet):

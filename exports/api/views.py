@@ -1,17 +1,15 @@
 """/v1/exports: ask for a tenant export, follow it, download the document."""
 
-from django.db.models import Q
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api.exceptions import Conflict
-from config.api.viewsets import TenantScopedViewSet
-from exports import services
+from core.api.exceptions import Conflict
+from core.api.viewsets import TenantScopedViewSet
+from exports import selectors, services
 from exports.models import ExportStatus, TenantExport
 
 
@@ -37,8 +35,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     tool_action = {"create": "tenant.export", "retrieve": "tenant.export", "download": "tenant.export"}
 
     def get_queryset(self):
-        # An expired export is gone, whether or not the retention run has deleted its row yet.
-        return super().get_queryset().filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        return selectors.unexpired(super().get_queryset())
 
     @extend_schema(request=None, responses={201: ExportSerializer})
     def create(self, request):
@@ -52,7 +49,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
         if export.status != ExportStatus.DONE:
             raise Conflict("The export is not ready.", details={"status": export.status})
         services.record_download(export=export, actor=request.user.actor)
-        response = HttpResponse(services.open_document(export), content_type="application/json")
+        response = HttpResponse(selectors.open_document(export), content_type="application/json")
         stamp = export.finished_at.strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="{self.tenant.slug}-export-{stamp}.json"'
         return response

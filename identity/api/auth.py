@@ -2,13 +2,14 @@
 
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.access import AUTHENTICATED, PUBLIC
-from config.api.exceptions import ValidationFailed
-from config.api.views import validated
-from config.middleware import client_ip
+from core.api.access import AUTHENTICATED, PUBLIC
+from core.api.exceptions import ValidationFailed, json_error_response
+from core.api.views import validated
+from core.middleware import client_ip
 from identity import sessions
 from identity.api import serializers
 from identity.tokens import jwks
@@ -78,10 +79,6 @@ class ServiceTokenView(APIView):
 def jwks_view(request):
     """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped."""
     if request.method not in ("GET", "HEAD"):
-        from rest_framework.exceptions import MethodNotAllowed
-
-        from config.api.exceptions import json_error_response
-
         return json_error_response(MethodNotAllowed(request.method))
     response = JsonResponse(jwks())
     response["Cache-Control"] = "public, max-age=300"

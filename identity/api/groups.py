@@ -5,9 +5,9 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api.exceptions import NotFound
-from config.api.filters import ListFilterSet
-from config.api.viewsets import ListMixin, TenantScopedViewSet
+from core.api.exceptions import NotFound
+from core.api.filters import ListFilterSet
+from core.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import services
 from identity.api import serializers
 from identity.models import Group, GroupPermission, User

@@ -3,8 +3,8 @@
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.response import Response
 
-from config.api.access import AUTHENTICATED
-from config.api.views import TenantScopedAPIView
+from core.api.access import AUTHENTICATED
+from core.api.views import TenantScopedAPIView
 from identity.api import serializers
 from identity.authorization import effective_permissions, principal_access
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.models import Status
+from core.db.models import Status
 from identity.models import ApiKey, ApiKeyProfile, ApiKeyStatus, Group, GroupPermission, User
 
 

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from config.api.filters import ListFilterSet
-from config.api.viewsets import ListMixin, TenantScopedViewSet
+from core.api.filters import ListFilterSet
+from core.api.viewsets import ListMixin, TenantScopedViewSet
 from integrations import services
 from integrations.models import IntegrationCredential
 

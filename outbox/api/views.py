@@ -5,11 +5,11 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api.exceptions import NotFound
-from config.api.filters import ListFilterSet
-from config.api.pagination import KeysetPagination
-from config.api.viewsets import ListMixin, TenantScopedViewSet
-from config.models import Status
+from core.api.exceptions import NotFound
+from core.api.filters import ListFilterSet
+from core.api.pagination import KeysetPagination
+from core.api.viewsets import ListMixin, TenantScopedViewSet
+from core.db.models import Status
 from outbox import services
 from outbox.models import WebhookDelivery, WebhookSubscription
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.models import Status
+from core.db.models import Status
 from tenancy.models import Tenant, TenantPackage
 
 

@@ -9,11 +9,11 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from catalog.models import Package
-from config.api.exceptions import NotFound
-from config.api.filters import ListFilterSet
-from config.api.idempotency import IdempotencyMixin
-from config.api.pagination import KeysetPagination
-from config.api.views import validated
+from core.api.exceptions import NotFound
+from core.api.filters import ListFilterSet
+from core.api.idempotency import IdempotencyMixin
+from core.api.pagination import KeysetPagination
+from core.api.views import validated
 from identity import onboarding
 from identity.api.serializers import InvitationSerializer, UserSerializer
 from tenancy import services

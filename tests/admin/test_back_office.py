@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditLog
 from catalog.models import Package, Tool, ToolAction
-from config.models import Status
+from core.db.models import Status
 from identity.models import ApiKey, ApiKeyStatus, Group, Invitation, User, UserGroup
 from identity.services import create_api_key, create_user
 from identity.staff_roles import OPERATOR, STAFF_APPS, SUPPORT, role_permissions
@@ -61,7 +61,7 @@ def test_every_model_admin_is_read_only_for_support_and_every_write_goes_through
     from django.apps import apps
     from django.contrib import admin
 
-    from config.admin import ReadOnlyAdmin, ServiceAdmin
+    from core.admin import ReadOnlyAdmin, ServiceAdmin
 
     for label in STAFF_APPS[:-1]:  # the hub's own apps (django-celery-beat keeps its own admin)
         for model in apps.get_app_config(label).get_models():

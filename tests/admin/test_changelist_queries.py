@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.services import SYSTEM, record
 from catalog.models import ToolAction
-from config.admin import EstimatedCountPaginator
+from core.admin import EstimatedCountPaginator
 from identity.services import create_api_key
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery
 from outbox.services import create_subscription

@@ -1,4 +1,4 @@
-"""Lists read as rows (config/api/rows.py) answer the same bytes as DRF's serializers, on every
+"""Lists read as rows (core/api/rows.py) answer the same bytes as DRF's serializers, on every
 tenant-scoped list route, for rows holding every kind of value the columns allow."""
 
 from datetime import UTC, datetime, timedelta
@@ -12,12 +12,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-import config.api.viewsets
+import core.api.viewsets
 from audit.services import SYSTEM
-from config.api.pagination import KeysetPagination
-from config.api.renderers import IGNORED_FIELDS, camelize
-from config.api.rows import plan_for
-from config.api.viewsets import ListMixin, TenantScopedViewSet
+from core.api.pagination import KeysetPagination
+from core.api.renderers import IGNORED_FIELDS, camelize
+from core.api.rows import plan_for
+from core.api.viewsets import ListMixin, TenantScopedViewSet
 from exports.api.views import ExportSerializer
 from identity.api.serializers import GroupPermissionSerializer, UserCreatedSerializer, UserSerializer
 from identity.models import Group, GroupPermission, User
@@ -123,7 +123,7 @@ def test_every_list_route_answers_drf_s_bytes(api, rows_of_every_kind, monkeypat
     for path, view in found:
         fast = pages(api, rows_of_every_kind.admin_token, path)
         with monkeypatch.context() as drf_only:
-            drf_only.setattr(config.api.viewsets, "plan_for", lambda serializer_class: None)
+            drf_only.setattr(core.api.viewsets, "plan_for", lambda serializer_class: None)
             slow = pages(api, rows_of_every_kind.admin_token, path)
         assert len(fast) > 5 and len(fast[0]) > 300, path
         assert fast == slow, path
@@ -246,7 +246,7 @@ def test_a_compiled_page_is_prepared_once_per_connection(api, world):
 
 def test_pages_without_json_columns_are_written_by_orjson_with_drf_s_bytes():
     from audit.api.views import AuditLogSerializer
-    from config.api.renderers import EnvelopeJSONRenderer, PlainRows, enveloped
+    from core.api.renderers import EnvelopeJSONRenderer, PlainRows, enveloped
 
     assert type(plan_for(UserSerializer).present([])) is PlainRows
     assert type(plan_for(AuditLogSerializer).present([])) is not PlainRows  # metadata may hold floats

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.viewsets import ViewSetMixin
 
 from catalog.fixtures import load_catalog_fixture
-from config.api.access import AUTHENTICATED, PUBLIC
+from core.api.access import AUTHENTICATED, PUBLIC
 
 # Third-party views with their own access rules (documented in docs/rbac.md).
 EXEMPT_PREFIXES = ("admin/", "v1/openapi.json", "v1/docs", "static/")

@@ -57,7 +57,7 @@ def test_revoked_suspended_and_expired_keys_are_refused(api, whoami_urls, new_ke
 
 
 def test_a_revoked_key_stays_revoked_and_suspension_needs_a_reason(new_key):
-    from config.api.exceptions import Conflict, ValidationFailed
+    from core.api.exceptions import Conflict, ValidationFailed
 
     with pytest.raises(ValidationFailed):
         set_api_key_status(api_key=new_key.api_key, status="suspended")
@@ -82,7 +82,7 @@ def test_allowed_networks(api, whoami_urls, tenant):
 
 
 def test_invalid_key_definitions_are_refused(tenant, new_key):
-    from config.api.exceptions import DuplicateResource, ValidationFailed
+    from core.api.exceptions import DuplicateResource, ValidationFailed
 
     with pytest.raises(ValidationFailed):
         create_api_key(tenant=tenant, name="both", profile="admin", scopes=["users.read"])

@@ -182,7 +182,7 @@ def test_token_for_a_tenant_that_does_not_exist(api, whoami_urls, user):
 
 
 def test_key_rotation_signs_with_the_newest_and_verifies_the_older(api, whoami_urls, settings, user, tenant):
-    from config.embedded import _generate_rsa_private_key_pem
+    from core.embedded import _generate_rsa_private_key_pem
 
     old_token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
     (old_kid,) = settings.JWT_PRIVATE_KEYS

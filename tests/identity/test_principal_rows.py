@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.services import SYSTEM
-from config.cache_reads import CacheReads
-from config.models import Status
-from config.permission_versions import bump_principal_row, principal_row_version_key, tenant_row_version_key
+from core.cache.reads import CacheReads
+from core.cache.versions import bump_principal_row, principal_row_version_key, tenant_row_version_key
+from core.db.models import Status
 from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal_rows import PrincipalRow, cache_keys

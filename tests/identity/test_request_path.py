@@ -17,9 +17,9 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from audit.services import SYSTEM
-from config.cache_reads import CacheReads
-from config.db import lookup
-from config.db.lookup import RowLookup
+from core.cache.reads import CacheReads
+from core.db import lookup
+from core.db.lookup import RowLookup
 from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.services import create_api_key, set_api_key_status, update_user

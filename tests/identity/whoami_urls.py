@@ -4,8 +4,8 @@ from django.urls import include, path
 from rest_framework.response import Response
 
 from config import urls as hub_urls
-from config.api.access import AUTHENTICATED
-from config.api.views import TenantScopedAPIView
+from core.api.access import AUTHENTICATED
+from core.api.views import TenantScopedAPIView
 
 
 class WhoAmIView(TenantScopedAPIView):

@@ -219,7 +219,7 @@ def test_delivery_log_and_retry_one(api, world):
 
 
 def test_staff_requeue_dead_deliveries_from_the_admin(api, world, client):
-    from identity.services import create_platform_staff
+    from identity.onboarding import create_platform_staff
 
     with Receiver(answers=[(500, {})]) as receiver:
         subscribe(api, world, receiver.url)

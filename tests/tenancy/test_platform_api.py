@@ -5,7 +5,8 @@ import pytest
 from audit.models import AuditLog
 from catalog.models import Tool, ToolAction
 from identity.models import Group, GroupPermission, User
-from identity.services import create_api_key, create_platform_staff
+from identity.onboarding import create_platform_staff
+from identity.services import create_api_key
 from identity.sessions import login
 from outbox.models import OutboxEvent
 from tenancy.models import Tenant, TenantPackage

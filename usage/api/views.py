@@ -9,9 +9,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from config.api.exceptions import ValidationFailed
-from config.api.views import TenantScopedAPIView
-from config.db.routers import replica_reads
+from core.api.exceptions import ValidationFailed
+from core.api.views import TenantScopedAPIView
+from core.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
 from usage.models import UsageMetric
 from usage.services import report_usage

@@ -1,0 +1,41 @@
+"""Base views of the API and the catch-all for unknown /v1 paths."""
+
+from django.http import Http404
+from rest_framework.views import APIView
+
+from core.api.exceptions import TenantOverrideForbidden, json_error_response
+from core.api.idempotency import IdempotencyMixin
+
+__all__ = ["TENANT_BODY_KEYS", "TenantScopedAPIView", "api_not_found", "validated"]
+
+# camelCase keys arrive underscored (tenantId → tenant_id) from the parser.
+TENANT_BODY_KEYS = frozenset({"tenant_id", "tenant"})
+
+
+def validated(serializer_class, request) -> dict:
+    """The request body validated by `serializer_class`, or VALIDATION_ERROR with field details."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown /v1 paths: the JSON envelope, whatever DEBUG says."""
+    return json_error_response(Http404())
+
+
+class TenantScopedAPIView(IdempotencyMixin, APIView):
+    """A route that works inside the caller's tenant; the tenant comes only from the credential.
+    POSTs honour Idempotency-Key."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.data, dict) and TENANT_BODY_KEYS & set(request.data):
+            raise TenantOverrideForbidden()
+
+    @property
+    def tenant(self):
+        return self.request.user.tenant
+
+    def validated(self, serializer_class) -> dict:
+        return validated(serializer_class, self.request)
