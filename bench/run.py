@@ -7,17 +7,12 @@ real Celery workers on each broker it can reach, and writes bench/results/<date>
 """
 
 import json
-import os
-import random
-import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,15 +27,17 @@ from bench.common import (
     peak_rss_mib,
     redis_answers,
 )
+from bench.wrk import (
+    READ_CYCLES,
+    READ_SLICE_SECONDS,
+    WRITE_FIRST_SECONDS,
+    WRITE_SLICE_SECONDS,
+    WRITE_SLICES,
+    Bracketed,
+    Load,
+    wrk,
+)
 
-CONNECTIONS = 4 * CORES
-READ_CYCLES = 6
-WRITE_SLICES = 16
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-# This host's speed drifts by a fifth within seconds: every slice of a route or of the shipped server
-# is short and lies between two slices of its floor, which thus ran at the same moment (Bracketed).
-READ_SLICE_SECONDS = WRITE_SLICE_SECONDS = max(1, SECONDS // 5)
-WRITE_FIRST_SECONDS = 3 * SECONDS
 # The web servers publish to the broker production gives them, Redis when it answers (like the
 # cache): on the PostgreSQL fallback kombu's SQLAlchemy transport adds ~20 MiB to every web worker
 # (docs/scaling.md#memory).
@@ -52,6 +49,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from bench import data  # noqa: E402
+from bench.report import render  # noqa: E402
 from config.settings import _sqlalchemy_broker_url  # noqa: E402
 from identity.models import User  # noqa: E402
 from identity.sessions import login  # noqa: E402
@@ -116,63 +114,7 @@ class Web:
         self.process.wait(timeout=30)
 
 
-# --- Load with wrk ------------------------------------------------------------------------------
-
-
-@dataclass
-class Load:
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def wrk(url: str, *, token: str = "", script: str | None = None, seconds: int = SECONDS, warm_up: bool = True) -> Load:
-    command = ["wrk", "-t", str(CORES), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
-    if token:
-        command += ["-H", f"Authorization: Bearer {token}"]
-    if script:
-        command += ["-s", script]
-    if warm_up:
-        subprocess.run([*command[:5], "-d", "2s", *command[7:], url, *_script_seed(script)], capture_output=True,
-                       check=True)
-    output = subprocess.run([*command, url, *_script_seed(script)], capture_output=True, text=True, check=True).stdout
-    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return Load(
-        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        p50_ms=_ms(percentile["50"]),
-        p99_ms=_ms(percentile["99"]),
-        errors=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
-    )
-
-
-def _script_seed(script: str | None) -> list[str]:
-    """Arguments giving a script's run a seed of its own (patch_script)."""
-    return ["--", str(random.randrange(10**9))] if script else []
-
-
-@dataclass
-class Bracketed:
-    """Slices of a route or a server, and the slices of its floor run just before and just after each."""
-
-    loads: list[Load]
-    floors_around: list[tuple[Load, Load]]
-
-    def ratios(self) -> list[float]:
-        return [load.rate / statistics.mean((before.rate, after.rate))
-                for load, (before, after) in zip(self.loads, self.floors_around, strict=True)]
-
-
+# --- Load with wrk (bench/wrk.py) ----------------------------------------------------------------
 def read_cycles(base_url: str, floor_path: str, routes: dict[str, tuple[str, str]]) -> tuple[list[Load], dict[str, Bracketed]]:
     """The floor's slices and the routes', in READ_CYCLES cycles: the floor runs first and again after
     every route, and a route's ratio in a cycle is its rate over the mean of the floor's just before
@@ -309,120 +251,14 @@ def main() -> None:
         brokers = {"Redis": REDIS_BROKER, **brokers}
     pipelines = [pipeline(name, url) for name, url in brokers.items()]
 
-    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, time.monotonic() - started)
+    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, time.monotonic() - started,
+                    web_broker="Redis" if WEB_BROKER else "the PostgreSQL fallback")
     results = PROJECT / "bench" / "results"
     results.mkdir(exist_ok=True)
     path = results / f"{datetime.now(UTC):%Y-%m-%d}.md"
     path.write_text(report)
     print(report)
     print(f"written to {path.relative_to(PROJECT)} in {time.monotonic() - started:.0f} s")
-
-
-def _read_row(route: str, loads: list[Load], against: float, ratios: list[float], verdict: str) -> str:
-    load = _median(loads)
-    return (f"| {route} | {load.rate:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | {against:.3f}× | "
-            f"{' / '.join(f'{value:.2f}' for value in ratios)} | {verdict} |")
-
-
-def _write_row(server: str, loads: list[Load]) -> str:
-    load = _median(loads)
-    return (f"| {server} | {load.rate:.0f} | {' / '.join(f'{run.rate:.0f}' for run in loads)} | {load.p50_ms:.1f} | "
-            f"{load.errors} |")
-
-
-def _median(loads: list[Load]) -> Load:
-    """Medians of the runs, and every error of every run."""
-    return Load(rate=statistics.median(load.rate for load in loads),
-                p50_ms=statistics.median(load.p50_ms for load in loads),
-                p99_ms=statistics.median(load.p99_ms for load in loads), errors=sum(load.errors for load in loads))
-
-
-def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, shipped: Bracketed, bare: list[Load], web_rss: float,
-           pipelines: list[dict], elapsed: float) -> str:
-    lines = [
-        f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"{CORES} cores; gunicorn with {CORES} sync workers; wrk with {CORES} threads and {CONNECTIONS} connections, "
-        f"reads in {READ_CYCLES} cycles of every route, {READ_SLICE_SECONDS} s each, the floor before and after "
-        f"each (medians; a route's ratio is the median of its cycles' ratios to the mean of the floor on either "
-        f"side), writes in {WRITE_SLICES} slices of {WRITE_SLICE_SECONDS} s of the shipped server, each between "
-        f"two of the bare one's (the cost is the median of the slices'); "
-        f"PostgreSQL database `{settings.DATABASES['default']['NAME']}` (autovacuum {data.autovacuum()}; the bench "
-        f"runs `VACUUM (ANALYZE)` after loading, after the first writes and before the webhook figure); "
-        f"cache {'Redis' if 'CACHE_URL' in os.environ else 'PostgreSQL'}; "
-        f"web servers' broker {'Redis' if WEB_BROKER else 'the PostgreSQL fallback'}. "
-        f"Data: {Tenant.objects.count()} tenants, {User.objects.count()} users, "
-        f"{data.BIG_AUDIT:,} audit entries in one tenant. Run took {elapsed:.0f} s.",
-        "",
-        "## 1. Reads against the floor (`GET /health`: framework + one query)",
-        "",
-        "| Route | req/s | p50 ms | p99 ms | errors | vs floor | per cycle | goal |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
-    ]
-    goals = {"GET /v1/me (JWT)": 0.7, "GET /v1/users?limit=50 (JWT)": 0.5, "GET /v1/me (API key)": 0.7,
-             "GET /v1/users?limit=50 (API key)": 0.5}
-    lines.append(_read_row("GET /health", floor, 1.0, [], ""))
-    for name, route in reads.items():
-        goal, ratios = goals.get(name), route.ratios()
-        against = statistics.median(ratios)
-        verdict = "" if goal is None else f"≥ {goal}× {'✅' if against >= goal else '❌'}"
-        lines.append(_read_row(name, route.loads, against, ratios, verdict))
-    slice_costs = [(1 - ratio) * 100 for ratio in shipped.ratios()]
-    cost = statistics.median(slice_costs)
-    small = reads["GET /v1/audit-logs?limit=50, 1,000 rows"].loads
-    big = reads["GET /v1/audit-logs?limit=50, 1,000,000 rows"].loads
-    audit_ratios = [at_million.p50_ms / at_thousand.p50_ms for at_million, at_thousand in zip(big, small, strict=True)]
-    audit_ratio = statistics.median(audit_ratios)
-    lines += [
-        "",
-        "## 2. Cost of usage counting and audit on a write route (`PATCH /v1/users/{id}`)",
-        "",
-        "| Server | req/s (median of slices) | slices, in the order run | p50 ms (median) | errors |",
-        "|---|---:|---|---:|---:|",
-        _write_row("hub as shipped", shipped.loads),
-        _write_row("without usage middleware and audit writes (`bench/bare_settings.py`)", bare),
-        "",
-        f"Cost: **{cost:.1f} %** (goal ≤ 10 % {'✅' if cost <= 10 else '❌'}); per slice of the shipped server: "
-        f"{' / '.join(f'{value:.1f}' for value in slice_costs)} %.",
-        "",
-        f"Before the slices, each server wrote for {WRITE_FIRST_SECONDS} s: "
-        f"{first_writes['with'].rate:.0f} req/s as shipped, {first_writes['without'].rate:.0f} bare, a cost of "
-        f"{(1 - first_writes['with'].rate / first_writes['without'].rate) * 100:.1f} % (one run each, one after the "
-        f"other; not the goal's figure).",
-        "",
-        "## 3. Audit list at a million rows",
-        "",
-        f"p50 {_median(big).p50_ms:.1f} ms at 1,000,000 rows vs {_median(small).p50_ms:.1f} ms at 1,000 (medians); "
-        f"the median of the cycles' ratios **{audit_ratio:.2f}×** (goal ≤ 1.5× {'✅' if audit_ratio <= 1.5 else '❌'}); "
-        f"per cycle: {' / '.join(f'{value:.2f}' for value in audit_ratios)}.",
-        "",
-        "## 4. Webhook pipeline (outbox → Celery → loopback receiver)",
-        "",
-        f"Rounds of 1,000 events committed in one transaction, each followed by the plain client posting the "
-        f"same signed payloads with as many senders; one worker with {CORES} processes × "
-        f"{settings.WEBHOOK_DELIVERY_CONCURRENCY} threads. Timers start at the commit; the ratio is the median "
-        f"of the rounds'.",
-        "",
-        "| Broker | deliveries/s | plain client/s | ratio (per round) | commit-to-delivery p50 ms | p95 ms | goal |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for result in pipelines:
-        limit = 500 if result["broker"] == "Redis" else 1000
-        against = statistics.median(result["ratios"])
-        ok = against >= 0.5 and result["p50_ms"] < limit
-        lines.append(f"| {result['broker']} | {result['rate']:.0f} | {result['plain_rate']:.0f} | "
-                     f"{against:.3f}× ({' / '.join(f'{value:.2f}' for value in result['ratios'])}) | "
-                     f"{result['p50_ms']:.0f} | {result['p95_ms']:.0f} | ≥ 0.5×, p50 < {limit} ms {'✅' if ok else '❌'} |")
-    worker_rss = max(result["worker_rss_mib"] for result in pipelines)
-    lines += [
-        "",
-        "## 5. Memory",
-        "",
-        f"Peak RSS of a web worker: **{web_rss:.0f} MiB** (goal ≤ 120 MiB {'✅' if web_rss <= 120 else '❌'}); "
-        f"of a Celery worker process: **{worker_rss:.0f} MiB**.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from django.db.models import Count
 
 from audit.services import Actor
 from catalog import services
-from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
+from catalog.models import Package, PackageAction, Tool, ToolAction
+from catalog.selectors import sellable_actions
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline, ServiceAdmin, status_actions
 
 
@@ -75,7 +76,7 @@ class PackageForm(forms.ModelForm):
 
     # Not named `actions`: the admin refuses a many-to-many with its own through model as a form field.
     sold_actions = forms.ModelMultipleChoiceField(
-        queryset=ToolAction.objects.filter(scope=ActionScope.TENANT).select_related("tool").order_by("key"),
+        queryset=sellable_actions(),
         widget=FilteredSelectMultiple("actions", is_stacked=False),
         required=False,
     )

@@ -18,7 +18,8 @@ from tenancy import services as tenancy
 from tenancy.models import Tenant, TenantPackage
 from tenancy.selectors import entitled_actions
 
-__all__ = ["Onboarded", "assign_package", "create_platform_staff", "onboard_tenant", "run_tenant_seed", "seed_tenant_groups"]
+__all__ = ["Onboarded", "assign_package", "create_platform_staff", "onboard_tenant", "run_tenant_seed",
+           "seed_tenant_groups"]
 
 TENANT_ADMIN_GROUP = "ADM_CLIENTE"
 

@@ -5,7 +5,12 @@ from django.db import models
 from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel
 
-__all__ = ["IntegrationCredential"]
+__all__ = ["IntegrationCredential", "associated_data"]
+
+
+def associated_data(credential_id) -> bytes:
+    """Binds a ciphertext to its row: copied onto another row, it does not decrypt."""
+    return f"integration_credential:{credential_id}".encode()
 
 
 class IntegrationCredential(TenantScopedModel):

@@ -6,15 +6,10 @@ from django.db import transaction
 
 from audit.services import Actor, record
 from core.api.exceptions import DuplicateResource
-from core.security.crypto import decrypt, encrypt
-from integrations.models import IntegrationCredential
+from core.security.crypto import encrypt
+from integrations.models import IntegrationCredential, associated_data
 
-__all__ = ["associated_data", "create_credential", "delete_credential", "read_secret"]
-
-
-def associated_data(credential_id) -> bytes:
-    """Binds a ciphertext to its row: copied onto another row, it does not decrypt."""
-    return f"integration_credential:{credential_id}".encode()
+__all__ = ["create_credential", "delete_credential"]
 
 
 @transaction.atomic
@@ -36,10 +31,3 @@ def delete_credential(*, credential: IntegrationCredential, actor: Actor) -> Non
     record(tenant=credential.tenant, action="integrations.delete", entity_type="integration_credential",
            entity_id=credential.pk, actor=actor, metadata={"provider": credential.provider})
     credential.delete()
-
-
-def read_secret(credential: IntegrationCredential) -> dict:
-    """The decrypted `data`, for the code that calls the provider; never for an API response."""
-    plaintext = decrypt(credential.data_encrypted, key_version=credential.key_version,
-                        associated_data=associated_data(credential.pk))
-    return json.loads(plaintext)

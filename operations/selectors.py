@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.security.crypto import current_key_version
 from integrations.models import IntegrationCredential
-from integrations.services import associated_data as credential_aad
+from integrations.models import associated_data as credential_aad
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import associated_data as subscription_aad
 from tenancy.models import Tenant

@@ -7,7 +7,7 @@ from catalog.models import ActionScope, PackageAction, ToolAction
 from core.db.models import Status
 from tenancy.models import Tenant, TenantToolOverride
 
-__all__ = ["entitled_actions", "platform_tenant"]
+__all__ = ["entitled_actions", "platform_tenant", "tenant_by_slug"]
 
 
 def entitled_actions(tenant, *, at=None):
@@ -39,3 +39,7 @@ def entitled_actions(tenant, *, at=None):
 def platform_tenant() -> Tenant | None:
     """Aza8's own tenant (staff, platform routes, system audit entries); None before `seed` ran."""
     return Tenant.objects.filter(is_platform=True).first()
+
+
+def tenant_by_slug(slug: str) -> Tenant | None:
+    return Tenant.objects.filter(slug=slug).first()

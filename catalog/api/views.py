@@ -1,18 +1,16 @@
 """/v1/catalog: everyone reads it (catalog.read); platform staff extend it."""
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from catalog import services
+from catalog import selectors, services
 from catalog.api import serializers
-from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
+from catalog.models import Package, Tool
 from core.api.idempotency import IdempotencyMixin
 from core.api.pagination import KeysetPagination
 from core.api.views import validated
-from core.db.models import Status
 
 
 class CatalogViewSet(IdempotencyMixin, GenericViewSet):
@@ -26,16 +24,6 @@ class CatalogViewSet(IdempotencyMixin, GenericViewSet):
     def is_platform(self) -> bool:
         return self.request.user.tenant.is_platform
 
-    def visible_actions(self):
-        actions = ToolAction.objects.select_related("tool").order_by("key")
-        if not self.is_platform:
-            actions = actions.filter(status=Status.ACTIVE, scope=ActionScope.TENANT)
-        return actions
-
-    def get_queryset(self):
-        queryset = self.queryset.all()
-        return queryset if self.is_platform else queryset.filter(status=Status.ACTIVE)
-
     def audit_context(self) -> dict:
         return {"actor": self.request.user.actor, "actor_tenant": self.request.user.tenant}
 
@@ -46,6 +34,9 @@ class ToolViewSet(CatalogViewSet):
     tool_action = {"list": "catalog.read", "retrieve": "catalog.read", "create": "catalog.tools.create",
                    "add_action": "catalog.actions.create"}
 
+    def get_queryset(self):
+        return selectors.visible_tools(platform=self.is_platform)
+
     @extend_schema(responses=serializers.ToolSerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -54,7 +45,7 @@ class ToolViewSet(CatalogViewSet):
     @extend_schema(responses=serializers.ToolDetailSerializer)
     def retrieve(self, request, key=None):
         tool = self.get_object()
-        context = {"actions": self.visible_actions().filter(tool=tool)}
+        context = {"actions": selectors.visible_actions(platform=self.is_platform).filter(tool=tool)}
         return Response(serializers.ToolDetailSerializer(tool, context=context).data)
 
     @extend_schema(request=serializers.ToolCreateSerializer, responses={201: serializers.ToolSerializer})
@@ -77,10 +68,7 @@ class PackageViewSet(CatalogViewSet):
                    "add_actions": "catalog.packages.actions.add"}
 
     def get_queryset(self):
-        links = PackageAction.objects.select_related("tool_action")
-        if not self.is_platform:
-            links = links.filter(tool_action__status=Status.ACTIVE)
-        return super().get_queryset().prefetch_related(Prefetch("package_actions", queryset=links))
+        return selectors.visible_packages(platform=self.is_platform)
 
     @extend_schema(responses=serializers.PackageSerializer(many=True))
     def list(self, request):

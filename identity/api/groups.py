@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
 from core.api.viewsets import ListMixin, TenantScopedViewSet
-from identity import services
+from identity import selectors, services
 from identity.api import serializers
-from identity.models import Group, GroupPermission, User
+from identity.models import Group, User
 
 
 class GroupFilter(ListFilterSet):
@@ -62,7 +62,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return Response(serializers.GroupSerializer(group).data)
 
     def _member(self, user_id) -> User:
-        user = User.objects.for_tenant(self.tenant).filter(pk=user_id, deleted_at__isnull=True).first()
+        user = selectors.live_user(tenant=self.tenant, user_id=user_id)
         if user is None:
             raise NotFound("User not found.")
         return user
@@ -82,9 +82,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     @extend_schema(request=None, responses=serializers.GroupPermissionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def permissions(self, request, pk=None):
-        grants = GroupPermission.objects.for_tenant(self.tenant).filter(group=self.get_object()).select_related(
-            "tool_action"
-        )
+        grants = selectors.group_grants(tenant=self.tenant, group=self.get_object())
         page = self.paginate_queryset(grants)
         return self.get_paginated_response(serializers.GroupPermissionSerializer(page, many=True).data)
 
@@ -101,10 +99,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     @action(detail=True, methods=["delete"], url_path=r"permissions/(?P<permission_id>[0-9a-f-]{36})")
     def revoke(self, request, pk=None, permission_id=None):
         group = self.get_object()
-        permission = (
-            GroupPermission.objects.for_tenant(self.tenant).filter(group=group, pk=permission_id)
-            .select_related("tool_action", "group__tenant").first()
-        )
+        permission = selectors.group_grant(tenant=self.tenant, group=group, grant_id=permission_id)
         if permission is None:
             raise NotFound("Permission not found.")
         services.revoke_permission(permission=permission, actor=request.user.actor)

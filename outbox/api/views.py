@@ -10,7 +10,7 @@ from core.api.filters import ListFilterSet
 from core.api.pagination import KeysetPagination
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from core.db.models import Status
-from outbox import services
+from outbox import selectors, services
 from outbox.models import WebhookDelivery, WebhookSubscription
 
 
@@ -106,7 +106,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return Response(_with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
 
     def _deliveries(self):
-        return WebhookDelivery.objects.for_tenant(self.tenant).filter(subscription=self.get_object())
+        return selectors.subscription_deliveries(tenant=self.tenant, subscription=self.get_object())
 
     @extend_schema(request=None, responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=KeysetPagination)

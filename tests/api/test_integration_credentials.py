@@ -7,7 +7,7 @@ from django.db import connection
 
 from audit.models import AuditLog
 from integrations.models import IntegrationCredential
-from integrations.services import read_secret
+from integrations.selectors import read_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""connection.at_block_end (config/db/backend): work run inside the transaction, as late as the block
+"""connection.at_block_end (core/db/backend): work run inside the transaction, as late as the block
 allows, and the audit chain's lock taken there."""
 
 import threading

@@ -1,4 +1,4 @@
-"""The check a kept connection gets before a request's first query (config/db/backend)."""
+"""The check a kept connection gets before a request's first query (core/db/backend)."""
 
 import time
 

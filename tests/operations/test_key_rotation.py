@@ -11,7 +11,8 @@ from django.core.management import call_command
 from audit.models import AuditLog
 from audit.services import SYSTEM
 from integrations.models import IntegrationCredential
-from integrations.services import create_credential, read_secret
+from integrations.selectors import read_secret
+from integrations.services import create_credential
 from operations.selectors import rows_under_old_keys
 from operations.services import reencrypt_all
 from outbox.models import WebhookSubscription

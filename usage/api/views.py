@@ -2,8 +2,6 @@
 
 from datetime import timedelta
 
-from django.db.models import Sum
-from django.db.models.functions import Trunc
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
@@ -13,14 +11,13 @@ from core.api.exceptions import ValidationFailed
 from core.api.views import TenantScopedAPIView
 from core.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
-from usage.models import UsageMetric
+from usage.selectors import GRANULARITY, usage_totals
 from usage.services import report_usage
 
 MAX_REPORTED_COUNT = 1_000_000
 # How far back a product may report: later than this, the hour it belongs to is considered closed.
 MAX_REPORT_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
-GRANULARITY = {"hour": timedelta(hours=1), "day": timedelta(days=1), "month": None}
 MAX_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=400), "month": timedelta(days=3 * 366)}
 
 
@@ -45,12 +42,6 @@ class UsageQuerySerializer(serializers.Serializer):
     # "from" is a keyword: read from the query string by name below.
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
-
-
-def _period_end(start, granularity):
-    if granularity != "month":
-        return start + GRANULARITY[granularity]
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 @extend_schema(tags=["usage"])
@@ -84,20 +75,8 @@ class UsageView(TenantScopedAPIView):
             raise ValidationFailed(details={"from": ["Must be before 'to'."]})
         if end - start > MAX_RANGE[granularity]:
             raise ValidationFailed(details={"granularity": [f"Range too long for {granularity} buckets."]})
-        rows = UsageMetric.objects.for_tenant(self.tenant).filter(period_start__gte=start, period_start__lt=end)
-        if data.get("tool_action"):
-            rows = rows.filter(tool_action__key=data["tool_action"])
-        totals = (
-            rows.annotate(period=Trunc("period_start", granularity))
-            .values("tool_action__key", "period")
-            .annotate(total=Sum("count"))
-            .order_by("period", "tool_action__key")
-        )
-        return Response([
-            {"tool_action": row["tool_action__key"], "period_start": row["period"],
-             "period_end": _period_end(row["period"], granularity), "count": row["total"]}
-            for row in totals
-        ])
+        return Response(usage_totals(tenant=self.tenant, start=start, end=end, granularity=granularity,
+                                     tool_action=data.get("tool_action")))
 
 
 @extend_schema(tags=["usage"])

@@ -1,12 +1,9 @@
 """manage.py audit_verify --tenant <slug>: walk the tenant's audit chain, report the first broken link."""
 
-from contextlib import closing
-
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.chain import verify_chain
-from audit.models import AuditLog
-from tenancy.models import Tenant
+from audit.selectors import verify_tenant_chain
+from tenancy.selectors import tenant_by_slug
 
 
 class Command(BaseCommand):
@@ -16,12 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, metavar="SLUG")
 
     def handle(self, *args, tenant, **options):
-        target = Tenant.objects.filter(slug=tenant).first()
+        target = tenant_by_slug(tenant)
         if target is None:
             raise CommandError(f"No tenant with slug {tenant!r}.")
-        # Closed explicitly: verification may stop early, and the server-side cursor must not outlive it.
-        with closing(AuditLog.objects.for_tenant(target).order_by("sequence").iterator(chunk_size=5000)) as entries:
-            report = verify_chain(entries)
+        report = verify_tenant_chain(target)
         if report.ok:
             self.stdout.write(self.style.SUCCESS(f"{target.slug}: {report.checked} entries, chain intact."))
             return

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from core.embedded import stop_embedded_database
-from identity.models import User
 from identity.onboarding import create_platform_staff
+from identity.selectors import platform_staff_exists
 
 FIRST_STAFF_FILE = "first-staff-login.txt"
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
 
     def _ensure_first_staff(self):
         credentials_file = settings.DATA_DIR / FIRST_STAFF_FILE
-        if User.objects.filter(tenant__is_platform=True, is_staff=True).exists():
+        if platform_staff_exists():
             if credentials_file.exists():
                 self.stdout.write(f"First staff login: see {credentials_file}")
             return

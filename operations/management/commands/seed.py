@@ -9,7 +9,7 @@ from core.db.changes import ChangeLog
 from identity.onboarding import seed_tenant_groups
 from identity.staff_roles import sync_staff_roles
 from operations.services import sync_periodic_tasks
-from tenancy.models import Tenant
+from tenancy.selectors import tenant_by_slug
 from tenancy.services import ensure_platform_tenant
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         # so it reports exactly what a real run would do.
         with transaction.atomic():
             if tenant:
-                target = Tenant.objects.filter(slug=tenant).first()
+                target = tenant_by_slug(tenant)
                 if target is None:
                     raise CommandError(f"No tenant with slug {tenant!r}.")
                 seed_tenant_groups(tenant=target, templates=fixture.group_templates, changes=changes)

@@ -1,0 +1,36 @@
+"""Reads of the catalog: what each kind of caller may see of it.
+
+Platform staff see every tool, action and package, retired ones included; client tenants see what is
+active, and only the actions their tenant could be entitled to (tenant scope).
+"""
+
+from django.db.models import Prefetch
+
+from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
+from core.db.models import Status
+
+__all__ = ["sellable_actions", "visible_actions", "visible_packages", "visible_tools"]
+
+
+def visible_tools(*, platform: bool):
+    tools = Tool.objects.all()
+    return tools if platform else tools.filter(status=Status.ACTIVE)
+
+
+def visible_actions(*, platform: bool):
+    actions = ToolAction.objects.select_related("tool").order_by("key")
+    return actions if platform else actions.filter(status=Status.ACTIVE, scope=ActionScope.TENANT)
+
+
+def visible_packages(*, platform: bool):
+    """Packages with their actions prefetched (retired actions only for the platform)."""
+    links = PackageAction.objects.select_related("tool_action")
+    if not platform:
+        links = links.filter(tool_action__status=Status.ACTIVE)
+    packages = Package.objects.prefetch_related(Prefetch("package_actions", queryset=links))
+    return packages if platform else packages.filter(status=Status.ACTIVE)
+
+
+def sellable_actions():
+    """The actions a package may hold: tenant scope only."""
+    return ToolAction.objects.filter(scope=ActionScope.TENANT).select_related("tool").order_by("key")
