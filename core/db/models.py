@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from uuid6 import uuid7
 
+from core.api.exceptions import ValidationFailed
 from core.cache.versions import bump_tenant_row
 from core.db.naming import check
 
@@ -78,8 +79,6 @@ def change_status(instance, status: str, reason: str = "", *, suspended=Status.S
 
     A suspension without a reason is refused: whoever lifts it later needs to know why.
     """
-    from core.api.exceptions import ValidationFailed
-
     if status == suspended and not reason:
         raise ValidationFailed(details={"reason": ["A reason is required when suspending."]})
     previous = instance.status

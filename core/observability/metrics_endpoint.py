@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.access import PUBLIC
 from core.api.exceptions import Unauthorized
+from core.middleware import client_ip
 from core.observability.metrics import exposition
 
 __all__ = ["MetricsView", "metrics_allowed"]
@@ -18,8 +19,6 @@ __all__ = ["MetricsView", "metrics_allowed"]
 
 def metrics_allowed(request) -> bool:
     """The metrics token as a bearer credential, or a caller inside METRICS_ALLOWED_NETWORKS."""
-    from core.middleware import client_ip
-
     token = settings.METRICS_TOKEN
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
