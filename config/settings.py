@@ -218,7 +218,7 @@ RETENTION_DAYS = {
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.EnvelopeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.HubJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.ToolActionPermission"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.HubAutoSchema",

@@ -7,7 +7,7 @@ unexpected ones are mapped here, so no view ever builds an error body by hand.
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -86,12 +86,13 @@ _DRF_CODES = {
     drf.MethodNotAllowed: ("METHOD_NOT_ALLOWED", "Method not allowed."),
     drf.NotAcceptable: ("VALIDATION_ERROR", "The requested representation is not available."),
     drf.UnsupportedMediaType: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type; send application/json."),
-    drf.ParseError: ("VALIDATION_ERROR", "Malformed request body."),
     drf.Throttled: ("RATE_LIMITED", "Too many requests."),
 }
 
 
 WWW_AUTHENTICATE = 'Bearer realm="aza8-hub"'
+# PostgreSQL's SQLSTATE for a unique constraint refusing a row.
+UNIQUE_VIOLATION = "23505"
 
 
 def error_response_for(exc) -> tuple[int, dict, dict]:
@@ -112,6 +113,8 @@ def _error_response_for(exc) -> tuple[int, dict, dict]:
         return 404, error_body("NOT_FOUND", "Resource not found."), {}
     if isinstance(exc, DjangoPermissionDenied):
         return 403, error_body("FORBIDDEN_ACTION", "You are not allowed to perform this action."), {}
+    if isinstance(exc, drf.ParseError):
+        return 400, error_body("VALIDATION_ERROR", "Malformed request body.", {"body": [str(exc.detail)]}), {}
     if isinstance(exc, RequestDataTooBig):
         return 413, error_body("PAYLOAD_TOO_LARGE", "The request body is too large."), {}
     for exc_class, (code, message) in _DRF_CODES.items():
@@ -123,6 +126,9 @@ def _error_response_for(exc) -> tuple[int, dict, dict]:
     if isinstance(exc, drf.APIException):
         code = "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR"
         return exc.status_code, error_body(code, "The request failed."), {}
+    if isinstance(exc, IntegrityError) and getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
+        # Two identical writes at the same moment: both passed the service's check, one insert lost.
+        return 409, error_body("DUPLICATE_RESOURCE", "A resource with these values already exists."), {}
     # Answered here, so never seen by Sentry's Django integration: reported explicitly.
     report_exception(exc)
     if isinstance(exc, DatabaseError):

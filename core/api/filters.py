@@ -1,10 +1,33 @@
 """The list filters every collection shares: status, q, createdAtFrom, createdAtTo."""
 
+from datetime import UTC
+
 import django_filters
+from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 
-__all__ = ["ListFilterBackend", "ListFilterSet"]
+__all__ = ["ListFilterBackend", "ListFilterSet", "UtcDateTimeFilter"]
+
+
+class _UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601 with any offset Python accepts, compared in UTC. PostgreSQL refuses offsets beyond
+    ±15:59 (`-16:00` reached it and answered 500), and an instant too close to year 1 or 9999 has no
+    UTC form: refused here as any other invalid date."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
 
 
 class ListFilterSet(django_filters.FilterSet):
@@ -13,8 +36,8 @@ class ListFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
 
     q = django_filters.CharFilter(method="search", max_length=200)
-    createdAtFrom = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    createdAtTo = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    createdAtFrom = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    createdAtTo = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     @classmethod
     def leaves_alone(cls, params) -> bool:

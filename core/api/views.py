@@ -1,12 +1,17 @@
 """Base views of the API and the catch-all for unknown /v1 paths."""
 
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.views import APIView
 
 from core.api.exceptions import TenantOverrideForbidden, json_error_response
 from core.api.idempotency import IdempotencyMixin
 
-__all__ = ["TENANT_BODY_KEYS", "TenantScopedAPIView", "api_not_found", "validated"]
+__all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "validated"]
+
+# Ids in paths: a UUID in its canonical form, or the route does not match (404). Looser patterns let
+# "------------------------------------" through to the database, which refused it with a 500.
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 # camelCase keys arrive underscored (tenantId → tenant_id) from the parser.
 TENANT_BODY_KEYS = frozenset({"tenant_id", "tenant"})
@@ -19,8 +24,10 @@ def validated(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
-    """Unknown /v1 paths: the JSON envelope, whatever DEBUG says."""
+    """Unknown /v1 paths: the JSON envelope, whatever the method and whatever DEBUG says. CSRF-exempt:
+    the API takes no cookie session, and a POST here must not get Django's HTML CSRF page."""
     return json_error_response(Http404())
 
 

@@ -10,7 +10,7 @@ from core.api.exceptions import PreconditionFailed
 from core.api.filters import ListFilterBackend
 from core.api.pagination import KeysetPagination
 from core.api.rows import plan_for
-from core.api.views import TenantScopedAPIView
+from core.api.views import UUID_PATTERN, TenantScopedAPIView
 
 __all__ = ["ListMixin", "TenantScopedViewSet", "etag_for"]
 
@@ -26,7 +26,7 @@ class TenantScopedViewSet(TenantScopedAPIView, GenericViewSet):
 
     pagination_class = KeysetPagination
     filter_backends = [ListFilterBackend]
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
         return self.queryset.for_tenant(self.tenant)

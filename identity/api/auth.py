@@ -1,6 +1,7 @@
 """/v1/auth/* and the JWKS document. Thin: parse, call identity.sessions, answer."""
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
@@ -76,6 +77,7 @@ class ServiceTokenView(APIView):
         return Response({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in})
 
 
+@csrf_exempt
 def jwks_view(request):
     """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped."""
     if request.method not in ("GET", "HEAD"):

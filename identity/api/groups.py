@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
+from core.api.views import UUID_PATTERN
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import selectors, services
 from identity.api import serializers
@@ -68,7 +69,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return user
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["post"], url_path=r"users/(?P<user_id>[0-9a-f-]{36})")
+    @action(detail=True, methods=["post"], url_path=rf"users/(?P<user_id>{UUID_PATTERN})")
     def add_member(self, request, pk=None, user_id=None):
         services.add_member(group=self.get_object(), user=self._member(user_id), actor=request.user.actor)
         return Response(status=204)
@@ -96,7 +97,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return Response(serializers.GroupPermissionSerializer(grants, many=True).data, status=201)
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"permissions/(?P<permission_id>[0-9a-f-]{36})")
+    @action(detail=True, methods=["delete"], url_path=rf"permissions/(?P<permission_id>{UUID_PATTERN})")
     def revoke(self, request, pk=None, permission_id=None):
         group = self.get_object()
         permission = selectors.group_grant(tenant=self.tenant, group=group, grant_id=permission_id)

@@ -1,12 +1,12 @@
 """/v1/integrations/credentials: metadata in, metadata out; the secret `data` is write-only."""
 
 from django.conf import settings
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from core.api.filters import ListFilterSet
+from core.api.parsers import HubJSONParser
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from integrations import services
 from integrations.models import IntegrationCredential
@@ -15,7 +15,7 @@ from integrations.models import IntegrationCredential
 MAX_SECRET_FIELDS = 20
 
 
-class CredentialJSONParser(CamelCaseJSONParser):
+class CredentialJSONParser(HubJSONParser):
     """The secret's field names are the provider's (`client_secret`, `apiKey`): kept as sent."""
 
     json_underscoreize = {

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
 from core.api.pagination import KeysetPagination
+from core.api.views import UUID_PATTERN
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from core.db.models import Status
 from outbox import selectors, services
@@ -123,7 +124,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return Response({"requeued": count})
 
     @extend_schema(request=None, responses=RequeuedSerializer)
-    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9a-f-]{36})/retry")
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/retry")
     def retry_delivery(self, request, pk=None, delivery_id=None):
         deliveries = self._deliveries().filter(pk=delivery_id)
         if not deliveries.exists():

@@ -13,7 +13,7 @@ from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
 from core.api.idempotency import IdempotencyMixin
 from core.api.pagination import KeysetPagination
-from core.api.views import validated
+from core.api.views import UUID_PATTERN, validated
 from identity import onboarding
 from identity.api.serializers import InvitationSerializer, UserSerializer
 from tenancy import services
@@ -37,7 +37,7 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
     pagination_class = KeysetPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = TenantFilter
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = UUID_PATTERN
     tool_action = {
         "list": "tenants.read",
         "retrieve": "tenants.read",
