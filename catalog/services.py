@@ -118,7 +118,7 @@ def create_action(
 ) -> ToolAction:
     _validate_key(ACTION_KEY_VALIDATOR, key, "key")
     if not tool.is_core and not key.startswith(f"{tool.key}."):
-        raise ValidationFailed(details={"key": [f"Actions of tool {tool.key!r} start with '{tool.key}.'."]})
+        raise ValidationFailed(details={"key": [f"Actions of tool \"{tool.key}\" start with \"{tool.key}.\"."]})
     if scope == ActionScope.PLATFORM and not tool.is_core:
         raise ValidationFailed(details={"scope": ["Only core tools have platform-scope actions."]})
     if ToolAction.objects.filter(key=key).exists():

@@ -34,7 +34,7 @@ class Onboarded:
 def _active_package(key: str) -> Package:
     package = Package.objects.filter(key=key).first()
     if package is None:
-        raise ValidationFailed(details={"packageKey": [f"No package {key!r}."]})
+        raise ValidationFailed(details={"packageKey": [f"No package \"{key}\"."]})
     return package
 
 

@@ -95,7 +95,7 @@ def _validated_networks(networks) -> list[str]:
         try:
             normalized.append(str(ipaddress.ip_network(str(network).strip(), strict=False)))
         except ValueError as exc:
-            raise ValidationFailed(details={"allowedIps": [f"{network!r} is not an IP address or network."]}) from exc
+            raise ValidationFailed(details={"allowedIps": [f"\"{network}\" is not an IP address or network."]}) from exc
     return normalized
 
 
@@ -113,6 +113,9 @@ def create_api_key(
 ) -> NewApiKey:
     if bool(profile) == bool(scopes):
         raise ValidationFailed("Give either a profile or a list of scopes.")
+    if expires_at is not None and expires_at <= timezone.now():
+        # Refused rather than created dead: every use of such a key would be a 401.
+        raise ValidationFailed(details={"expiresAt": ["Must be in the future."]})
     entitled = entitled_actions(tenant)
     if scopes:
         known = set(entitled.filter(key__in=list(scopes)).values_list("key", flat=True))
@@ -151,6 +154,8 @@ def create_api_key(
 @transaction.atomic
 def rotate_api_key(*, api_key: ApiKey, actor: Actor = SYSTEM) -> NewApiKey:
     """A new secret (and prefix) for the same key; the old one stops working at once."""
+    if api_key.status == ApiKeyStatus.REVOKED:
+        raise Conflict("A revoked API key cannot be rotated; create a new one.")
     generated = api_keys.generate_key()
     api_key.prefix, api_key.digest, api_key.pepper_version = generated.prefix, generated.digest, generated.pepper_version
     api_key.save(update_fields=["prefix", "digest", "pepper_version", "updated_at"])
@@ -164,8 +169,9 @@ def set_api_key_status(*, api_key: ApiKey, status: str, reason: str = "", actor:
     if api_key.status == ApiKeyStatus.REVOKED and status != ApiKeyStatus.REVOKED:
         raise Conflict("A revoked API key cannot be reactivated; create a new one.")
     previous = change_status(api_key, status, reason, suspended=ApiKeyStatus.SUSPENDED)
+    # The key's row keeps the reason while it is suspended; the trail keeps every reason, a revocation's too.
     record(tenant=api_key.tenant, action="api_keys.status.update", entity_type="api_key", entity_id=api_key.pk,
-           actor=actor, metadata={"from": previous, "to": status})
+           actor=actor, metadata={"from": previous, "to": status, **({"reason": reason} if reason else {})})
     if status == ApiKeyStatus.REVOKED and previous != ApiKeyStatus.REVOKED:
         emit("api_key.revoked", tenant=api_key.tenant, data={"apiKeyId": str(api_key.pk), "name": api_key.name})
     return api_key

@@ -14,7 +14,7 @@ from core.db.models import Status
 from core.observability.tracing import current_traceparent
 from core.request_context import current_request
 from core.security.scrubber import scrub
-from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, is_enabled
+from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, enabled_event_types, is_enabled
 from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
 from tenancy.models import Tenant
@@ -99,9 +99,17 @@ def _validated(url: str, event_types) -> list[str]:
         validate_url(url)
     except UnsafeWebhookUrl as exc:
         raise ValidationFailed(details={"url": [str(exc)]}) from exc
+    if not event_types:
+        raise ValidationFailed(details={"eventTypes": ["Give at least one event type."]})
     unknown = sorted(set(event_types) - EVENT_TYPES)
-    if unknown or not event_types:
-        raise ValidationFailed(details={"eventTypes": [f"Unknown or missing event types: {unknown}"]})
+    if unknown:
+        raise ValidationFailed(details={"eventTypes": [f"Unknown event types: {', '.join(unknown)}."]})
+    # A subscription to a type this hub never emits would wait in silence: said at once instead.
+    silent = sorted(set(event_types) - enabled_event_types())
+    if silent:
+        raise ValidationFailed(details={"eventTypes": [
+            f"Not emitted under this hub's operating profile ({settings.OPS_PROFILE}): {', '.join(silent)}."
+        ]})
     return sorted(set(event_types))
 
 

@@ -19,6 +19,9 @@ class AuditLogSerializer(serializers.ModelSerializer):
 
 
 class AuditLogFilter(ListFilterSet):
+    # `q`: the action, the entity's type or id (case-insensitive substring, within the tenant's trail).
+    search_fields = ("action", "entity_type", "entity_id")
+
     actor = django_filters.UUIDFilter(field_name="actor_id")
     actorType = django_filters.ChoiceFilter(field_name="actor_type", choices=ActorType.choices)
     action = django_filters.CharFilter(field_name="action")

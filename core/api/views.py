@@ -4,7 +4,7 @@ from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.views import APIView
 
-from core.api.exceptions import TenantOverrideForbidden, json_error_response
+from core.api.exceptions import TenantOverrideForbidden, ValidationFailed, json_error_response
 from core.api.idempotency import IdempotencyMixin
 
 __all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "validated"]
@@ -17,9 +17,25 @@ UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 TENANT_BODY_KEYS = frozenset({"tenant_id", "tenant"})
 
 
-def validated(serializer_class, request) -> dict:
-    """The request body validated by `serializer_class`, or VALIDATION_ERROR with field details."""
-    serializer = serializer_class(data=request.data)
+def unknown_fields(serializer, data) -> list[str]:
+    """Keys of the body that name no writable field of `serializer` (as parsed: underscored)."""
+    if not isinstance(data, dict):
+        return []
+    writable = {name for name, field in serializer.fields.items() if not field.read_only}
+    return sorted(set(data) - writable)
+
+
+def validated(serializer_class, request, **kwargs) -> dict:
+    """The request body validated by `serializer_class`, or VALIDATION_ERROR with field details.
+
+    A field the serializer does not take is refused, each named in `details`, never dropped: a
+    client that misspells `expiresAt` or sends `isSuperuser` must learn that it was not applied.
+    """
+    serializer = serializer_class(data=request.data, **kwargs)
+    unknown = unknown_fields(serializer, request.data)
+    if unknown:
+        raise ValidationFailed("The request has fields this operation does not take.",
+                               details={name: ["Unknown field."] for name in unknown})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -44,5 +60,5 @@ class TenantScopedAPIView(IdempotencyMixin, APIView):
     def tenant(self):
         return self.request.user.tenant
 
-    def validated(self, serializer_class) -> dict:
-        return validated(serializer_class, self.request)
+    def validated(self, serializer_class, **kwargs) -> dict:
+        return validated(serializer_class, self.request, **kwargs)

@@ -49,9 +49,8 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     @extend_schema(request=serializers.GroupWriteSerializer, responses=serializers.GroupSerializer)
     def partial_update(self, request, pk=None):
         group = self.get_object()
-        serializer = serializers.GroupWriteSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.update_group(group=group, actor=request.user.actor, **serializer.validated_data)
+        data = self.validated(serializers.GroupWriteSerializer, partial=True)
+        services.update_group(group=group, actor=request.user.actor, **data)
         return Response(serializers.GroupSerializer(group).data)
 
     @extend_schema(request=serializers.StatusChangeSerializer, responses=serializers.GroupSerializer)

@@ -190,7 +190,7 @@ def test_an_action_outside_its_tools_prefix_is_refused_with_a_message(operator_c
     response = operator_client.post("/admin/catalog/toolaction/add/", {
         "tool": str(tool.pk), "key": "crm.leads.read", "name": "x", "access_level": "read", "scope": "tenant",
     }, follow=True)
-    assert any("start with 'erp.'" in text for text in messages_of(response))
+    assert any('start with "erp."' in text for text in messages_of(response))
     assert not ToolAction.objects.filter(key="crm.leads.read").exists()
 
 

@@ -83,3 +83,20 @@ def test_a_unique_violation_is_a_409_duplicate_not_a_500(world):
         User.objects.create(tenant=world.tenant, email=existing.email.upper())
     status, body, _headers = error_response_for(raised.value)
     assert status == 409 and body["error"]["code"] == "DUPLICATE_RESOURCE"
+
+
+def test_unknown_body_fields_are_refused_by_name_and_nothing_is_written(api, world):
+    body = {"email": "god@acme.com", "isSuperuser": True, "role": "god"}
+    response = api.post("/v1/users", body, token=world.admin_token)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == {"isSuperuser": ["Unknown field."], "role": ["Unknown field."]}
+    assert not User.objects.filter(email="god@acme.com").exists()
+
+
+def test_a_partial_update_refuses_unknown_fields_too(api, world):
+    group = Group.objects.get(tenant=world.tenant, name="ADM_CLIENTE")
+    response = api.call("PATCH", f"/v1/groups/{group.pk}", {"description": "x", "deletedAt": None}, world.admin_token)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == {"deletedAt": ["Unknown field."]}
+    group.refresh_from_db()
+    assert group.description != "x"

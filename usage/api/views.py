@@ -88,7 +88,7 @@ class UsageEventsView(TenantScopedAPIView):
         data = self.validated(UsageEventSerializer)
         key = data["tool_action"]
         if not entitled_actions(self.tenant).filter(key=key).exists():
-            raise ValidationFailed(details={"toolAction": [f"{key!r} is not available to this tenant."]})
+            raise ValidationFailed(details={"toolAction": [f"\"{key}\" is not available to this tenant."]})
         occurred_at = data.get("occurred_at") or timezone.now()
         counted = report_usage(tenant=self.tenant, action_key=key, count=data["count"], occurred_at=occurred_at,
                                event_id=data.get("event_id"))
