@@ -78,3 +78,19 @@ def test_runhub_serves_health_admin_and_schema_then_stops(tmp_path):
     # Every child went down with it.
     leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout
     assert leftovers.strip() == ""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_runhub_on_a_taken_port_says_so_and_how_to_choose_another(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "HUB_DATA_DIR": str(tmp_path),
+               "HUB_PORT": str(port)}
+        result = subprocess.run([sys.executable, "manage.py", "runhub"], cwd=PROJECT, env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} is taken" in result.stderr and "HUB_PORT=" in result.stderr
+    assert "is running" not in result.stdout

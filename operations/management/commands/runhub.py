@@ -3,13 +3,14 @@
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.embedded import stop_embedded_database
 from identity.onboarding import create_platform_staff
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--worker-concurrency", type=int, default=2)
 
     def handle(self, *args, host, port, web_workers, worker_concurrency, **options):
+        self._ensure_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         call_command("seed", verbosity=0, stdout=open(os.devnull, "w"))
@@ -57,6 +59,22 @@ class Command(BaseCommand):
             + "\nPress Ctrl-C to stop.\n"
         )
         self._supervise(children)
+
+    @staticmethod
+    def _ensure_port_free(host: str, port: int) -> None:
+        """Refuse at once, before anything starts: gunicorn would fail behind the supervisor, and the
+        hub would have said it was running before it stopped."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as probe:
+            # As gunicorn binds: a port whose last connections are in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if settings.EMBEDDED_DATABASE:
+                    stop_embedded_database(settings.DATA_DIR)
+                raise CommandError(f"{host}:{port} is taken ({exc.strerror}). Choose another port: "
+                                   f"HUB_PORT=8001 make run (or manage.py runhub --port 8001).") from exc
 
     def _ensure_first_staff(self):
         credentials_file = settings.DATA_DIR / FIRST_STAFF_FILE
