@@ -23,6 +23,9 @@ v1_patterns = [
     path("", include("exports.api.urls")),
 ]
 
+# Django's own 400s (a Host outside ALLOWED_HOSTS, …) in the API's envelope on API paths.
+handler400 = "core.api.views.bad_request"
+
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
     path("metrics", MetricsView.as_view(), name="metrics"),

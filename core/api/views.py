@@ -1,13 +1,17 @@
 """Base views of the API and the catch-all for unknown /v1 paths."""
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import Http404
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.views import APIView
 
 from core.api.exceptions import TenantOverrideForbidden, ValidationFailed, json_error_response
 from core.api.idempotency import IdempotencyMixin
+from core.middleware import is_api_path
 
-__all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "validated"]
+__all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "bad_request", "unknown_fields",
+           "validated"]
 
 # Ids in paths: a UUID in its canonical form, or the route does not match (404). Looser patterns let
 # "------------------------------------" through to the database, which refused it with a 500.
@@ -45,6 +49,18 @@ def api_not_found(request, *args, **kwargs):
     """Unknown /v1 paths: the JSON envelope, whatever the method and whatever DEBUG says. CSRF-exempt:
     the API takes no cookie session, and a POST here must not get Django's HTML CSRF page."""
     return json_error_response(Http404())
+
+
+def bad_request(request, exception=None):
+    """Django's own 400s (`handler400`): a `Host` outside ALLOWED_HOSTS, a body Django refused before
+    any view. On API paths they answer in the envelope like every other error; the admin keeps
+    Django's page. (414 and 431 are answered by gunicorn before the hub sees the request.)"""
+    if not is_api_path(request.path):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return json_error_response(exception)
+    message = "This host is not served here." if isinstance(exception, DisallowedHost) else "Malformed request."
+    return json_error_response(ValidationFailed(message))
 
 
 class TenantScopedAPIView(IdempotencyMixin, APIView):

@@ -100,3 +100,13 @@ def test_a_partial_update_refuses_unknown_fields_too(api, world):
     assert response.json()["error"]["details"] == {"deletedAt": ["Unknown field."]}
     group.refresh_from_db()
     assert group.description != "x"
+
+
+def test_a_host_outside_allowed_hosts_gets_the_envelope_on_api_paths(api):
+    response = api.call("GET", "/v1/me", None, None, HTTP_HOST="evil.example")
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["message"] == "This host is not served here."
+    assert response["X-Request-Id"] == response.json()["error"]["requestId"]
+    # The back office keeps Django's own page.
+    admin = api.call("GET", "/admin/login/", None, None, HTTP_HOST="evil.example")
+    assert admin.status_code == 400 and not admin["Content-Type"].startswith("application/json")

@@ -67,3 +67,10 @@ def test_a_webhook_cannot_subscribe_to_events_the_operating_profile_never_emits(
         "eventTypes": ["Not emitted under this hub's operating profile (mvp): group.created."]}
     settings.OPS_PROFILE = "standard"
     assert api.post("/v1/webhooks", body, token=world.admin_token).status_code == 201
+
+
+def test_authz_check_refuses_a_user_id_rather_than_answer_about_the_caller(api, world):
+    body = {"toolActions": ["users.read"], "userId": str(world.admin.pk)}
+    response = api.post("/v1/authz/check", body, token=world.nobody_token)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"userId": ["Unknown field."]}
