@@ -1,16 +1,103 @@
-"""The OpenAPI schema names each operation's tool_action (`x-tool-action`), the key a caller needs."""
+"""The OpenAPI schema says what the hub answers: each operation's tool_action (`x-tool-action`), its
+success body in the envelope the renderer really writes, and the errors it can answer with.
+
+- A 2xx JSON body is `{"data": …}` (lists: the Paginated… components, `{data, meta}`), except an
+  operation marked `x-bare-body` (a downloaded document).
+- Every error is the one envelope of core/api/exceptions.py, `Error` in the schema. Which statuses an
+  operation documents follows from what the plumbing can answer for it: 400 (validation, a bad
+  `Host`), 500 and 503 everywhere; 401, 403 and 429 wherever a credential or a rate limit is
+  checked; 404 on a path with an id; 409 on writes; 413 and 415 where a body is read; 412 on a
+  conditional PATCH; 422 on a POST that honours Idempotency-Key.
+"""
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 
-__all__ = ["HubAutoSchema"]
+from core.api.idempotency import IdempotencyMixin
+
+__all__ = ["ERROR_SCHEMA", "HubAutoSchema"]
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": 'Every error: {"error": {"code", "message", "details"?, "requestId"}} (docs/rbac.md).',
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "requestId"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable and machine-readable: VALIDATION_ERROR, "
+                                                          "UNAUTHORIZED, FORBIDDEN_ACTION, NOT_FOUND, …"},
+                "message": {"type": "string", "description": "For people; may change."},
+                "details": {"description": "What was wrong, by field where there are fields."},
+                "requestId": {"type": "string", "nullable": True},
+            },
+        }
+    },
+}
+
+_DESCRIPTIONS = {
+    "400": "The request is invalid (VALIDATION_ERROR and the codes of spec §7).",
+    "401": "No valid credential.",
+    "403": "The credential may not do this, or its tenant or account is suspended.",
+    "404": "Not found in the caller's tenant.",
+    "409": "Conflicts with the current state, or a duplicate.",
+    "412": "If-Match does not match the resource's ETag.",
+    "413": "The body is too large.",
+    "415": "The body is not JSON.",
+    "422": "The Idempotency-Key was used with another request.",
+    "429": "Rate limited; see Retry-After.",
+    "500": "An internal error.",
+    "503": "A dependency is unavailable.",
+}
+_WRITES = ("post", "put", "patch", "delete")
 
 
 class HubAutoSchema(AutoSchema):
-    def get_operation(self, *args, **kwargs):
-        operation = super().get_operation(*args, **kwargs)
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
         declared = getattr(self.view, "tool_action", None)
         if isinstance(declared, dict):
             declared = declared.get(getattr(self.view, "action", None) or self.method.lower())
-        if operation is not None and declared:
+        if declared:
             operation["x-tool-action"] = declared
+        if not operation.get("x-bare-body"):
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    _envelope(response)
+        error = ResolvedComponent(name="Error", type=ResolvedComponent.SCHEMA, object="Error", schema=ERROR_SCHEMA)
+        registry.register_on_missing(error)
+        for status in self._error_statuses(path, method.lower(), operation):
+            operation["responses"].setdefault(status, {
+                "description": _DESCRIPTIONS[status], "content": {"application/json": {"schema": error.ref}},
+            })
         return operation
+
+    def _error_statuses(self, path: str, method: str, operation: dict) -> list[str]:
+        statuses = ["400", "500", "503"]
+        probe = not self.view.authentication_classes and not self.view.throttle_classes
+        if not probe:
+            statuses += ["401", "403", "429"]
+        if "{" in path:
+            statuses.append("404")
+        if method in _WRITES:
+            statuses.append("409")
+        if "requestBody" in operation:
+            statuses += ["413", "415"]
+        if method == "patch" and "{" in path:
+            statuses.append("412")
+        if method == "post" and isinstance(self.view, IdempotencyMixin):
+            statuses.append("422")
+        return sorted(statuses)
+
+
+def _envelope(response: dict) -> None:
+    media = response.get("content", {}).get("application/json")
+    if not media or "schema" not in media:
+        return
+    schema = media["schema"]
+    if schema.get("$ref", "").startswith("#/components/schemas/Paginated"):
+        return  # already {data, meta}
+    media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}

@@ -42,7 +42,8 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
         export = services.request_export(tenant=self.tenant, actor=request.user.actor)
         return Response(self.get_serializer(export).data, status=201)
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    # The document itself, as a file: not in the {data} envelope.
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT}, extensions={"x-bare-body": True})
     @action(detail=True, methods=["get"], queryset=TenantExport.objects.all())
     def download(self, request, pk=None):
         export = self.get_object()

@@ -8,6 +8,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 DEFAULT_OUTPUT = Path(settings.BASE_DIR) / "docs" / "api" / "v1.md"
 METHODS = ("get", "post", "put", "patch", "delete")
+ERROR_TYPE = "[`Error`](#error)"
 
 
 def _cell(text) -> str:
@@ -20,6 +21,8 @@ def _type(schema: dict) -> str:
         return f"[`{name}`](#{name.lower()})"
     if "allOf" in schema or "oneOf" in schema:
         return " or ".join(_type(part) for part in schema.get("allOf") or schema["oneOf"])
+    if set(schema.get("properties", {})) == {"data"} and schema.get("required") == ["data"]:
+        return f"`{{data}}` of {_type(schema['properties']['data'])}"
     if schema.get("type") == "array":
         return f"array of {_type(schema.get('items', {}))}"
     if "enum" in schema:
@@ -51,9 +54,15 @@ def _operation(method: str, path: str, operation: dict) -> list[str]:
         lines.append("")
     if "requestBody" in operation:
         lines += [f"Request body: {_body_type(operation['requestBody'].get('content', {}))}", ""]
+    errors = []
     for status, response in operation.get("responses", {}).items():
         content = response.get("content")
+        if status >= "400" and content and _body_type(content) == ERROR_TYPE:
+            errors.append(f"`{status}`")
+            continue
         lines.append(f"- `{status}` " + (_body_type(content) if content else _cell(response.get("description"))))
+    if errors:
+        lines.append(f"- {' '.join(errors)} {ERROR_TYPE}")
     return [*lines, ""]
 
 
