@@ -1,6 +1,7 @@
 """GET /v1/me and POST /v1/authz/check: what the caller is and may do."""
 
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as fields
 from rest_framework.response import Response
 
 from core.api.access import AUTHENTICATED
@@ -8,11 +9,24 @@ from core.api.views import TenantScopedAPIView
 from identity.api import serializers
 from identity.authorization import effective_permissions, principal_access
 
+ME = inline_serializer("Me", {
+    "principal": inline_serializer("MePrincipal", {
+        "type": fields.ChoiceField(choices=["user", "service"]), "id": fields.UUIDField(),
+        "email": fields.EmailField(required=False, help_text="Users only."), "name": fields.CharField(),
+    }),
+    "tenant": inline_serializer("MeTenant", {"id": fields.UUIDField(), "slug": fields.CharField(),
+                                             "name": fields.CharField()}),
+    "groups": fields.ListField(child=fields.CharField()),
+    "permissions": fields.ListField(child=fields.CharField(), help_text="tool_action keys, sorted."),
+    "packages": fields.ListField(child=fields.CharField()),
+    "branding": fields.DictField(allow_null=True),
+})
+
 
 class MeView(TenantScopedAPIView):
     tool_action = AUTHENTICATED
 
-    @extend_schema(tags=["me"], responses=OpenApiTypes.OBJECT, summary="Who the caller is and what it may do")
+    @extend_schema(tags=["me"], responses=ME, summary="Who the caller is and what it may do")
     def get(self, request):
         principal, tenant = request.user, self.tenant
         access = principal_access(principal)
@@ -35,7 +49,7 @@ class MeView(TenantScopedAPIView):
 class AuthzCheckView(TenantScopedAPIView):
     tool_action = AUTHENTICATED
 
-    @extend_schema(tags=["me"], request=serializers.AuthzCheckSerializer, responses=OpenApiTypes.OBJECT,
+    @extend_schema(tags=["me"], request=serializers.AuthzCheckSerializer, responses=dict[str, bool],
                    summary="Which of these tool actions may the caller run?")
     def post(self, request):
         keys = self.validated(serializers.AuthzCheckSerializer)["tool_actions"]

@@ -23,6 +23,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SubscriptionWithSecretSerializer(SubscriptionSerializer):
+    """At creation and at each rotation only: the signing secret, shown once."""
+
+    secret = serializers.CharField(read_only=True, help_text="whsec_…: shown once, store it now.")
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
 class SubscriptionWriteSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2048)
     event_types = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=50)
@@ -83,7 +93,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "destroy": "webhooks.delete",
     }
 
-    @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionSerializer})
+    @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionWithSecretSerializer})
     def create(self, request):
         created = services.create_subscription(tenant=self.tenant, actor=request.user.actor,
                                                **self.validated(SubscriptionWriteSerializer))
@@ -101,7 +111,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
         return Response(status=204)
 
-    @extend_schema(request=None, responses=SubscriptionSerializer)
+    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         return Response(_with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))

@@ -47,3 +47,14 @@ def test_the_shapes_documented_are_the_shapes_answered(api, world):
     error = api.get("/v1/users/00000000-0000-0000-0000-000000000000", token=world.admin_token).json()
     assert set(error) == {"error"} and {"code", "message", "requestId"} <= set(error["error"])
     assert set(api.get("/health").json()) == {"data"}
+
+
+def test_shown_once_and_once_bare_bodies_have_their_documented_fields(api, world):
+    created = api.post("/v1/webhooks", {"url": "https://hooks.example.com/a", "eventTypes": ["user.created"]},
+                       token=world.admin_token).json()["data"]
+    assert created["secret"].startswith("whsec_")
+    me = api.get("/v1/me", token=world.admin_token).json()["data"]
+    assert set(me) == {"principal", "tenant", "groups", "permissions", "packages", "branding"}
+    assert isinstance(api.get("/v1/usage", token=world.admin_token).json()["data"], list)
+    check = api.post("/v1/authz/check", {"toolActions": ["users.read"]}, token=world.admin_token).json()["data"]
+    assert check == {"users.read": True}

@@ -36,6 +36,20 @@ class UsageEventSerializer(serializers.Serializer):
         return value
 
 
+class UsageTotalSerializer(serializers.Serializer):
+    tool_action = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class UsageReportedSerializer(serializers.Serializer):
+    tool_action = serializers.CharField()
+    count = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    duplicate = serializers.BooleanField(help_text="True when the event id was counted before (200).")
+
+
 class UsageQuerySerializer(serializers.Serializer):
     granularity = serializers.ChoiceField(choices=list(GRANULARITY), default="day")
     tool_action = serializers.CharField(max_length=150, required=False)
@@ -55,7 +69,7 @@ class UsageView(TenantScopedAPIView):
             OpenApiParameter("granularity", OpenApiTypes.STR, enum=list(GRANULARITY)),
             OpenApiParameter("toolAction", OpenApiTypes.STR),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=UsageTotalSerializer(many=True),
     )
     @replica_reads()
     def get(self, request):
@@ -83,7 +97,7 @@ class UsageView(TenantScopedAPIView):
 class UsageEventsView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
 
-    @extend_schema(request=UsageEventSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+    @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer})
     def post(self, request):
         data = self.validated(UsageEventSerializer)
         key = data["tool_action"]
