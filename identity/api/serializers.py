@@ -78,6 +78,14 @@ class UserCreatedSerializer(UserSerializer):
         read_only_fields = fields
 
 
+def user_created(new_user) -> dict:
+    """A new user as UserCreatedSerializer documents it: its invitation, shown once, when it has one."""
+    body = UserSerializer(new_user.user).data
+    if new_user.invitation is not None:
+        body["invitation"] = InvitationSerializer(new_user.invitation).data
+    return body
+
+
 class UserUpdateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, required=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -39,10 +39,7 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     def create(self, request):
         data = self.validated(serializers.UserCreateSerializer)
         created = services.create_user(tenant=self.tenant, actor=request.user.actor, **data)
-        body = serializers.UserSerializer(created.user).data
-        if created.invitation is not None:
-            body["invitation"] = serializers.InvitationSerializer(created.invitation).data
-        return Response(body, status=201)
+        return Response(serializers.user_created(created), status=201)
 
     @extend_schema(request=serializers.UserUpdateSerializer, responses=serializers.UserSerializer)
     def partial_update(self, request, pk=None):

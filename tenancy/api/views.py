@@ -3,7 +3,8 @@
 import django_filters
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -15,7 +16,7 @@ from core.api.idempotency import IdempotencyMixin
 from core.api.pagination import KeysetPagination
 from core.api.views import UUID_PATTERN, validated
 from identity import onboarding
-from identity.api.serializers import InvitationSerializer, UserSerializer
+from identity.api.serializers import UserCreatedSerializer, user_created
 from tenancy import services
 from tenancy.api import serializers
 from tenancy.models import Tenant, TenantPackage
@@ -28,6 +29,14 @@ class TenantFilter(ListFilterSet):
     class Meta:
         model = Tenant
         fields = ["status"]
+
+
+# What onboarding answers: the admin's invitation is shown once, here.
+ONBOARDED = inline_serializer("Onboarded", {
+    "tenant": serializers.TenantSerializer(),
+    "package": serializers.TenantPackageSerializer(),
+    "admin_user": UserCreatedSerializer(),
+})
 
 
 @extend_schema(tags=["tenants"])
@@ -64,7 +73,7 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(serializers.TenantSerializer(self.get_object()).data)
 
-    @extend_schema(request=serializers.OnboardSerializer, responses={201: OpenApiTypes.OBJECT},
+    @extend_schema(request=serializers.OnboardSerializer, responses={201: ONBOARDED},
                    summary="Onboard a tenant: tenant, package, base groups and its first admin, at once")
     def create(self, request):
         data = validated(serializers.OnboardSerializer, request)
@@ -77,12 +86,10 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
             admin_name=data["admin_user"]["name"],
             actor=request.user.actor,
         )
-        admin = {**UserSerializer(onboarded.admin.user).data,
-                 "invitation": InvitationSerializer(onboarded.admin.invitation).data}
         body = {
             "tenant": self._fresh(onboarded.tenant),
             "package": serializers.TenantPackageSerializer(onboarded.tenant_package).data,
-            "admin_user": admin,
+            "admin_user": user_created(onboarded.admin),
         }
         return Response(body, status=201)
 
@@ -117,7 +124,8 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
         services.unassign_package(tenant=tenant, package=self._package(package_key), actor=request.user.actor)
         return Response(self._fresh(tenant))
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=inline_serializer("SeedChanges", {
+        "changes": drf_serializers.ListField(child=drf_serializers.CharField())}))
     @action(detail=True, methods=["post"])
     def seeds(self, request, pk=None):
         changes = onboarding.run_tenant_seed(tenant=self.get_object(), actor=request.user.actor)
