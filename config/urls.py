@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from core.api.views import api_not_found
 from core.observability.health import HealthView
 from core.observability.metrics_endpoint import MetricsView
-from identity.api.auth import jwks_view
+from identity.api.auth import JwksView
 
 v1_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
@@ -29,7 +29,7 @@ handler400 = "core.api.views.bad_request"
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
     path("metrics", MetricsView.as_view(), name="metrics"),
-    path(".well-known/jwks.json", jwks_view, name="jwks"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     path("v1/", include(v1_patterns)),
     re_path(r"^v1(/.*)?$", api_not_found),
     path("admin/", admin.site.urls),

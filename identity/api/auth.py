@@ -1,14 +1,12 @@
 """/v1/auth/* and the JWKS document. Thin: parse, call identity.sessions, answer."""
 
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.access import AUTHENTICATED, PUBLIC
-from core.api.exceptions import ValidationFailed, json_error_response
+from core.api.exceptions import ValidationFailed
 from core.api.views import validated
 from core.middleware import client_ip
 from identity import sessions
@@ -77,14 +75,17 @@ class ServiceTokenView(APIView):
         return Response({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in})
 
 
-@csrf_exempt
-def jwks_view(request):
-    """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped."""
-    if request.method not in ("GET", "HEAD"):
-        return json_error_response(MethodNotAllowed(request.method))
-    response = JsonResponse(jwks())
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+class JwksView(APIView):
+    """GET /.well-known/jwks.json: a bare JWK Set (RFC 7517), as JWT libraries expect, not enveloped.
+    Not rate limited: every product fetches it, and a limit per address would be shared by them all."""
 
+    authentication_classes = []
+    throttle_classes = []
+    renderer_classes = [JSONRenderer]
+    tool_action = PUBLIC
 
-jwks_view.tool_action = PUBLIC
+    @extend_schema(tags=["auth"], operation_id="jwks", summary="The public keys that verify the hub's tokens",
+                   responses=serializers.JwksSerializer,
+                   extensions={"x-bare-body": True})
+    def get(self, request):
+        return Response(jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -149,3 +149,19 @@ class ApiKeyStatusSerializer(serializers.Serializer):
 
 class AuthzCheckSerializer(serializers.Serializer):
     tool_actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=200)
+
+
+class JwkSerializer(serializers.Serializer):
+    """One RSA public key of the JWK Set (RFC 7517), as jose and PyJWT read it."""
+
+    kty = serializers.CharField()
+    kid = serializers.CharField()
+    use = serializers.CharField()
+    alg = serializers.CharField()
+    n = serializers.CharField()
+    e = serializers.CharField()
+
+
+class JwksSerializer(serializers.Serializer):
+    keys = JwkSerializer(many=True)
+
