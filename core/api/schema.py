@@ -75,6 +75,14 @@ class HubAutoSchema(AutoSchema):
             })
         return operation
 
+    # Only GETs filter and paginate: a write that answers several rows (a grant) answers them all, in
+    # {data}, and takes no list parameters.
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
+
+    def get_filter_backends(self):
+        return super().get_filter_backends() if self.method == "GET" else []
+
     def _error_statuses(self, path: str, method: str, operation: dict) -> list[str]:
         statuses = ["400", "500", "503"]
         probe = not self.view.authentication_classes and not self.view.throttle_classes

@@ -80,7 +80,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         return Response(status=204)
 
     @extend_schema(request=None, responses=serializers.GroupPermissionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # a group's grants: paginated, not filtered
     def permissions(self, request, pk=None):
         grants = selectors.group_grants(tenant=self.tenant, group=self.get_object())
         page = self.paginate_queryset(grants)
