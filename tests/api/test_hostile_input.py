@@ -110,3 +110,7 @@ def test_a_host_outside_allowed_hosts_gets_the_envelope_on_api_paths(api):
     # The back office keeps Django's own page.
     admin = api.call("GET", "/admin/login/", None, None, HTTP_HOST="evil.example")
     assert admin.status_code == 400 and not admin["Content-Type"].startswith("application/json")
+
+
+def test_an_api_path_with_a_newline_in_it_gets_the_envelope(api, world):
+    assert_envelope(api.call("DELETE", "/v1/webhooks/%0Aw", None, world.admin_token), 404, "NOT_FOUND")
