@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import TenantOverrideForbidden, ValidationFailed, json_error_response
 from core.api.idempotency import IdempotencyMixin
+from core.api.strictness import type_errors, unknown_fields
 from core.middleware import is_api_path
 
-__all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "bad_request", "unknown_fields",
-           "validated"]
+__all__ = ["TENANT_BODY_KEYS", "UUID_PATTERN", "TenantScopedAPIView", "api_not_found", "bad_request", "validated"]
 
 # Ids in paths: a UUID in its canonical form, or the route does not match (404). Looser patterns let
 # "------------------------------------" through to the database, which refused it with a 500.
@@ -21,25 +21,21 @@ UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 TENANT_BODY_KEYS = frozenset({"tenant_id", "tenant"})
 
 
-def unknown_fields(serializer, data) -> list[str]:
-    """Keys of the body that name no writable field of `serializer` (as parsed: underscored)."""
-    if not isinstance(data, dict):
-        return []
-    writable = {name for name, field in serializer.fields.items() if not field.read_only}
-    return sorted(set(data) - writable)
-
-
 def validated(serializer_class, request, **kwargs) -> dict:
     """The request body validated by `serializer_class`, or VALIDATION_ERROR with field details.
 
     A field the serializer does not take is refused, each named in `details`, never dropped: a
-    client that misspells `expiresAt` or sends `isSuperuser` must learn that it was not applied.
+    client that misspells `expiresAt` or sends `isSuperuser` must learn that it was not applied. A
+    value of another JSON type than its field's is refused too, not coerced (core/api/strictness.py).
     """
     serializer = serializer_class(data=request.data, **kwargs)
     unknown = unknown_fields(serializer, request.data)
     if unknown:
         raise ValidationFailed("The request has fields this operation does not take.",
                                details={name: ["Unknown field."] for name in unknown})
+    mistyped = type_errors(serializer, request.data)
+    if mistyped:
+        raise ValidationFailed(details=mistyped)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -114,3 +114,16 @@ def test_a_host_outside_allowed_hosts_gets_the_envelope_on_api_paths(api):
 
 def test_an_api_path_with_a_newline_in_it_gets_the_envelope(api, world):
     assert_envelope(api.call("DELETE", "/v1/webhooks/%0Aw", None, world.admin_token), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("path, body, details", [
+    ("/v1/groups", {"name": "typed", "description": 0}, {"description": ["Must be a string."]}),
+    ("/v1/authz/check", {"toolActions": [0, "users.read"]}, {"toolActions": {"0": ["Must be a string."]}}),
+    ("/v1/authz/check", {"toolActions": "users.read"}, {"toolActions": ["Must be an array."]}),
+    ("/v1/api-keys", {"name": 7, "profile": "read-only"}, {"name": ["Must be a string."]}),
+])
+def test_values_of_another_json_type_are_refused_not_coerced(api, world, path, body, details):
+    response = api.post(path, body, token=world.admin_token)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == details
+    assert not Group.objects.filter(name="typed").exists()
