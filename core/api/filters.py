@@ -12,11 +12,14 @@ __all__ = ["ListFilterBackend", "ListFilterSet", "UtcDateTimeFilter"]
 
 
 class _UtcDateTimeField(IsoDateTimeField):
-    """ISO 8601 with any offset Python accepts, compared in UTC. PostgreSQL refuses offsets beyond
+    """ISO 8601 with any offset Python accepts, compared in UTC; never empty. PostgreSQL refuses offsets beyond
     ±15:59 (`-16:00` reached it and answered 500), and an instant too close to year 1 or 9999 has no
     UTC form: refused here as any other invalid date."""
 
     def to_python(self, value):
+        if value == "":
+            # Sent but empty (`?createdAtTo=`) is not a date-time; leaving the parameter out is.
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         parsed = super().to_python(value)
         if parsed is None:
             return None

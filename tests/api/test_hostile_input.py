@@ -43,6 +43,8 @@ def test_datetime_filters_take_any_offset_and_compare_in_utc(api, world):
     late = api.get("/v1/users?createdAtFrom=2000-01-01T00:00:00-16:00", token=world.admin_token)
     assert late.status_code == 200 and len(late.json()["data"]) == User.objects.filter(tenant=world.tenant).count()
     assert api.get("/v1/users?createdAtTo=2000-01-01T00:00:00%2B23:59", token=world.admin_token).json()["data"] == []
+    # Sent empty is not a date-time.
+    assert_envelope(api.get("/v1/users?createdAtTo=", token=world.admin_token), 400, "VALIDATION_ERROR")
     # Too close to year 1 to have a UTC form.
     assert_envelope(api.get("/v1/users?createdAtFrom=0001-01-01T00:00:00%2B05:00", token=world.admin_token), 400,
                     "VALIDATION_ERROR")
