@@ -34,8 +34,7 @@ from core.ratelimit import hit
 from identity.authentication import blacklist_access_token
 from identity.models import Invitation, RefreshToken, User
 from identity.tokens import TokenType, issue_access_token
-from tenancy.models import Tenant
-from tenancy.selectors import platform_tenant
+from tenancy.selectors import platform_tenant, tenant_by_slug
 
 __all__ = [
     "IssuedInvitation",
@@ -120,7 +119,7 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
         limit=settings.LOGIN_ATTEMPTS_LIMIT,
         window_seconds=settings.LOGIN_ATTEMPTS_WINDOW_SECONDS,
     )
-    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    tenant = tenant_by_slug(tenant_slug)
     user = (
         User.objects.select_related("tenant").filter(tenant=tenant, email__iexact=email.strip()).first()
         if tenant

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from core.api.strictness import unknown_fields
+
 __all__ = ["StrictBooleanField", "StrictSerializer"]
 
 
@@ -9,10 +11,9 @@ class StrictSerializer(serializers.Serializer):
     """Refuses keys it does not declare, for documents whose schema is closed (e.g. config limits)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown key."] for key in unknown})
+        unknown = unknown_fields(self, data)
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown key."] for key in unknown})
         return super().to_internal_value(data)
 
 
