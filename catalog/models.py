@@ -8,11 +8,12 @@ from core.db.naming import unique
 
 __all__ = ["AccessLevel", "ActionScope", "Package", "PackageAction", "Tool", "ToolAction"]
 
-TOOL_KEY_VALIDATOR = RegexValidator(r"^[a-z][a-z0-9_]{1,62}$", "Lowercase letters, digits and _.")
+# \A and \Z, not ^ and $: Python's $ also matches before a final newline (the schema shows ^ and $).
+TOOL_KEY_VALIDATOR = RegexValidator(r"\A[a-z][a-z0-9_]{1,62}\Z", "Lowercase letters, digits and _.")
 ACTION_KEY_VALIDATOR = RegexValidator(
-    r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", "Dotted lowercase segments, e.g. users.create."
+    r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z", "Dotted lowercase segments, e.g. users.create."
 )
-PACKAGE_KEY_VALIDATOR = RegexValidator(r"^[a-z][a-z0-9-]{1,62}$", "Lowercase letters, digits and -.")
+PACKAGE_KEY_VALIDATOR = RegexValidator(r"\A[a-z][a-z0-9-]{1,62}\Z", "Lowercase letters, digits and -.")
 
 
 class AccessLevel(models.TextChoices):

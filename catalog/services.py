@@ -15,7 +15,7 @@ from catalog.models import (
     Tool,
     ToolAction,
 )
-from core.api.exceptions import DuplicateResource, ValidationFailed
+from core.api.exceptions import DuplicateResource, Unprocessable, ValidationFailed
 from core.cache.versions import bump_catalog_version
 from core.db.changes import ChangeLog, update_changed, upsert
 from core.db.models import change_status
@@ -118,9 +118,9 @@ def create_action(
 ) -> ToolAction:
     _validate_key(ACTION_KEY_VALIDATOR, key, "key")
     if not tool.is_core and not key.startswith(f"{tool.key}."):
-        raise ValidationFailed(details={"key": [f"Actions of tool \"{tool.key}\" start with \"{tool.key}.\"."]})
+        raise Unprocessable(details={"key": [f"Actions of tool \"{tool.key}\" start with \"{tool.key}.\"."]})
     if scope == ActionScope.PLATFORM and not tool.is_core:
-        raise ValidationFailed(details={"scope": ["Only core tools have platform-scope actions."]})
+        raise Unprocessable(details={"scope": ["Only core tools have platform-scope actions."]})
     if ToolAction.objects.filter(key=key).exists():
         raise DuplicateResource("An action with this key already exists.")
     action = ToolAction.objects.create(
@@ -161,7 +161,7 @@ def add_package_actions(*, package: Package, action_keys, actor, actor_tenant) -
     unknown = [key for key in keys if key not in actions]
     platform = [key for key in keys if key in actions and actions[key].scope == ActionScope.PLATFORM]
     if unknown or platform:
-        raise ValidationFailed(
+        raise Unprocessable(
             "Packages sell existing, tenant-scope actions.", details={"actions": unknown + platform}
         )
     held = set(package.package_actions.values_list("tool_action__key", flat=True))

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApiExceptionMiddleware",
+    "core.middleware.QueryParametersMiddleware",
     "usage.middleware.UsageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -217,6 +218,8 @@ RETENTION_DAYS = {
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON is the only format: `?format=` is no parameter of any operation (and so a 400).
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.HubJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["identity.authentication.HubAuthentication"],
@@ -244,6 +247,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "CAMELIZE_NAMES": True,
+    # Request bodies get their own components: they are closed (additionalProperties: false, as
+    # core/api/strictness.py enforces) and their strings non-blank where the hub refuses blanks.
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "core.db.models.Status",
         "ApiKeyStatusEnum": "identity.models.ApiKeyStatus",
@@ -252,6 +258,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "core.api.schema.close_request_bodies",
     ],
 }
 # Requests per minute per tenant (auth: per client address), overridable per tenant in

@@ -4,14 +4,15 @@ import time
 
 import structlog
 from django.conf import settings
+from django.http import QueryDict
 
-from core.api.exceptions import json_error_response
+from core.api.exceptions import ValidationFailed, json_error_response
 from core.observability.metrics import API_ERRORS
 from core.observability.sentry import tag_request
 from core.observability.tracing import current_trace_id
 from core.request_context import RequestInfo, bind_request, new_request_id, reset_request
 
-__all__ = ["ApiExceptionMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
+__all__ = ["ApiExceptionMiddleware", "QueryParametersMiddleware", "RequestIdMiddleware", "client_ip", "is_api_path"]
 
 access_log = structlog.get_logger("hub.access")
 
@@ -93,3 +94,63 @@ class ApiExceptionMiddleware:
         if is_api_path(request.path):
             return json_error_response(exception)
         return None
+
+
+class _ReadQueryDict(QueryDict):
+    """A query string that remembers which parameter names the view asked for."""
+
+    def __init__(self, query_string: str):
+        self.asked: set[str] = set()
+        super().__init__(query_string)
+        self.asked.clear()  # filling the dict asks too
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.asked.add(key)
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def getlist(self, key, default=None):
+        self.asked.add(key)
+        return super().getlist(key, default)
+
+
+class QueryParametersMiddleware:
+    """A query parameter the operation does not take is a 400 on API paths, as an unknown body field
+    is (docs/decisions.md, "Strict input"): `?profile=nope` answered by the filter, `?profiel=x` here.
+
+    What an operation takes is what its view asks for: pagination, its filter set and its own
+    parameters all read the query string by name, and every name they ask for counts, given or not.
+    A read answers nothing it did not ask for, so a GET runs and is refused after if it was sent a
+    name nobody asked for; a write takes no query parameters at all and is refused before it runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query_string = request.META.get("QUERY_STRING", "")
+        if not query_string or not is_api_path(request.path):
+            return self.get_response(request)
+        params = _ReadQueryDict(query_string)
+        if request.method not in ("GET", "HEAD"):
+            return _unknown(params.keys())
+        request.GET = params
+        response = self.get_response(request)
+        unknown = set(params.keys()) - params.asked
+        if unknown and 200 <= response.status_code < 300:
+            return _unknown(unknown)
+        return response
+
+
+def _unknown(names) -> object:
+    return json_error_response(ValidationFailed(
+        "The request has query parameters this operation does not take.",
+        details={name: ["Unknown query parameter."] for name in sorted(names)},
+    ))

@@ -9,7 +9,7 @@ from django.db import transaction
 from audit.services import Actor, record
 from catalog.fixtures import GroupTemplate, load_catalog_fixture
 from catalog.models import Package
-from core.api.exceptions import ValidationFailed
+from core.api.exceptions import Unprocessable
 from core.cache.versions import bump_tenant_version
 from core.db.changes import ChangeLog
 from identity.models import Group, GroupPermission, User, UserGroup
@@ -34,7 +34,7 @@ class Onboarded:
 def _active_package(key: str) -> Package:
     package = Package.objects.filter(key=key).first()
     if package is None:
-        raise ValidationFailed(details={"packageKey": [f"No package \"{key}\"."]})
+        raise Unprocessable(details={"packageKey": [f"No package \"{key}\"."]})
     return package
 
 

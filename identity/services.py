@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.idempotency import redact_stored_responses
 from audit.services import SYSTEM, Actor, record
-from core.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, ValidationFailed
+from core.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, NotFound, Unprocessable, ValidationFailed
 from core.cache.versions import bump_tenant_version
 from core.db.models import Status, change_status
 from identity import api_keys
@@ -112,16 +112,16 @@ def create_api_key(
     granter_permissions: frozenset | None = None,
 ) -> NewApiKey:
     if bool(profile) == bool(scopes):
-        raise ValidationFailed("Give either a profile or a list of scopes.")
+        raise Unprocessable("Give either a profile or a list of scopes.", details={"profile": ["Give this or scopes."]})
     if expires_at is not None and expires_at <= timezone.now():
         # Refused rather than created dead: every use of such a key would be a 401.
-        raise ValidationFailed(details={"expiresAt": ["Must be in the future."]})
+        raise Unprocessable(details={"expiresAt": ["Must be in the future."]})
     entitled = entitled_actions(tenant)
     if scopes:
         known = set(entitled.filter(key__in=list(scopes)).values_list("key", flat=True))
         unknown = sorted(set(scopes) - known)
         if unknown:
-            raise ValidationFailed("Some scopes are unknown or not available to this tenant.", details={"scopes": unknown})
+            raise Unprocessable("Some scopes are unknown or not available to this tenant.", details={"scopes": unknown})
         reach = known
     else:
         reach = set(entitled.filter(access_level__in=api_keys.profile_access_levels(profile)).values_list("key", flat=True))
@@ -350,7 +350,7 @@ def grant_permissions(*, group: Group, tool_action_keys, actor: Actor) -> list[G
     entitled = {action.key: action for action in entitled_actions(group.tenant).filter(key__in=keys)}
     refused = [key for key in keys if key not in entitled]
     if refused:
-        raise ValidationFailed(
+        raise Unprocessable(
             "Some actions are unknown or not available to this tenant.", details={"toolActions": refused}
         )
     existing = set(

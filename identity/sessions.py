@@ -27,7 +27,7 @@ from core.api.exceptions import (
     TokenExpired,
     TokenRevoked,
     Unauthorized,
-    ValidationFailed,
+    Unprocessable,
 )
 from core.db.models import Status
 from core.ratelimit import hit
@@ -261,7 +261,7 @@ def accept_invitation(*, token: str, password: str) -> User:
         try:
             validate_password(password, user)
         except ValidationError as exc:
-            raise ValidationFailed(details={"password": exc.messages}) from exc
+            raise Unprocessable(details={"password": exc.messages}) from exc
         user.set_password(password)
         user.save(update_fields=["password", "updated_at"])
         invitation.accepted_at = timezone.now()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, record
-from core.api.exceptions import ValidationFailed
+from core.api.exceptions import Unprocessable, ValidationFailed
 from core.db.models import Status
 from core.observability.tracing import current_traceparent
 from core.request_context import current_request
@@ -98,16 +98,16 @@ def _validated(url: str, event_types) -> list[str]:
     try:
         validate_url(url)
     except UnsafeWebhookUrl as exc:
-        raise ValidationFailed(details={"url": [str(exc)]}) from exc
+        raise Unprocessable(details={"url": [str(exc)]}) from exc
     if not event_types:
         raise ValidationFailed(details={"eventTypes": ["Give at least one event type."]})
     unknown = sorted(set(event_types) - EVENT_TYPES)
     if unknown:
-        raise ValidationFailed(details={"eventTypes": [f"Unknown event types: {', '.join(unknown)}."]})
+        raise Unprocessable(details={"eventTypes": [f"Unknown event types: {', '.join(unknown)}."]})
     # A subscription to a type this hub never emits would wait in silence: said at once instead.
     silent = sorted(set(event_types) - enabled_event_types())
     if silent:
-        raise ValidationFailed(details={"eventTypes": [
+        raise Unprocessable(details={"eventTypes": [
             f"Not emitted under this hub's operating profile ({settings.OPS_PROFILE}): {', '.join(silent)}."
         ]})
     return sorted(set(event_types))

@@ -66,7 +66,11 @@ def _is_public(address: str) -> bool:
 
 def validate_url(url: str) -> None:
     """https (or http for private networks when allowed) to a host that is not private or loopback."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no port
+    except ValueError as exc:
+        raise UnsafeWebhookUrl("Not a URL the hub can deliver to.") from exc
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeWebhookUrl("The URL must be absolute http(s).")

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record
 from catalog.models import Package
-from core.api.exceptions import Conflict, DuplicateResource, NotFound, ValidationFailed
+from core.api.exceptions import Conflict, DuplicateResource, NotFound, Unprocessable
 from core.cache.versions import bump_tenant_version
 from core.db.changes import ChangeLog, upsert
 from core.db.models import Status, change_status
@@ -57,7 +57,7 @@ def assign_package(*, tenant: Tenant, package: Package, expires_at=None, actor: 
     if package.status != Status.ACTIVE:
         raise Conflict("This package is not active.")
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed(details={"expiresAt": ["Must be in the future."]})
+        raise Unprocessable(details={"expiresAt": ["Must be in the future."]})
     held, _created = TenantPackage.objects.update_or_create(
         tenant=tenant,
         package=package,

@@ -103,3 +103,14 @@ def _no_secret_in_audit_or_events(request):
     assert not _CREDENTIAL.search(stored), _CREDENTIAL.search(stored).group(0)
     for password in TEST_PASSWORDS:
         assert password not in stored
+
+
+@pytest.fixture
+def staff_token(seeded):
+    """A platform admin's access token (staff of the platform tenant)."""
+    from identity.onboarding import create_platform_staff
+    from identity.sessions import login
+    from tests.identity.conftest import PASSWORD
+
+    create_platform_staff(email="ops@aza8.com", password=PASSWORD)
+    return login(tenant_slug="aza8", email="ops@aza8.com", password=PASSWORD, ip="127.0.0.1").access_token

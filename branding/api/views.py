@@ -8,39 +8,34 @@ from rest_framework.response import Response
 
 from branding import services
 from branding.models import TenantBranding, TenantConfig
-from core.api.serializers import StrictBooleanField, StrictSerializer
+from core.api.serializers import StrictBooleanField, WebUrlField
 from core.api.views import TenantScopedAPIView
 
-COLOR = r"^#[0-9a-fA-F]{6}$"
+COLOR = r"\A#[0-9a-fA-F]{6}\Z"
 FLAG_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$")
 # The documented shape of tenant_config.limits (docs/branding-and-config.md).
 MAX_RATE_LIMIT = 100_000
 
 
 class BrandingSerializer(serializers.ModelSerializer):
-    logo_url = serializers.URLField(max_length=2048, required=False, allow_blank=True, default="")
+    logo_url = WebUrlField(required=False, allow_blank=True, default="")
     primary_color = serializers.RegexField(COLOR, required=False, allow_blank=True, default="")
     secondary_color = serializers.RegexField(COLOR, required=False, allow_blank=True, default="")
     domain = serializers.RegexField(
-        r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", required=False, allow_null=True, default=None
+        r"\A(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z", required=False, allow_null=True, default=None
     )
 
     class Meta:
         model = TenantBranding
         fields = ["logo_url", "primary_color", "secondary_color", "domain"]
 
-    def validate_logo_url(self, value):
-        if value and not value.startswith("https://"):
-            raise serializers.ValidationError("The logo must be served over https.")
-        return value
 
-
-class RateLimitsSerializer(StrictSerializer):
+class RateLimitsSerializer(serializers.Serializer):
     read = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT, required=False)
     write = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT, required=False)
 
 
-class LimitsSerializer(StrictSerializer):
+class LimitsSerializer(serializers.Serializer):
     rate_limits = RateLimitsSerializer(required=False)
 
 

@@ -1,6 +1,22 @@
 from rest_framework import serializers
 
-from catalog.models import AccessLevel, ActionScope, Package, Tool, ToolAction
+from catalog.models import (
+    ACTION_KEY_VALIDATOR,
+    PACKAGE_KEY_VALIDATOR,
+    TOOL_KEY_VALIDATOR,
+    AccessLevel,
+    ActionScope,
+    Package,
+    Tool,
+    ToolAction,
+)
+
+
+class ActionKeyField(serializers.CharField):
+    """A tool_action key as the catalog spells them (users.create): any other string names no action."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=150, validators=[ACTION_KEY_VALIDATOR], **kwargs)
 
 
 class ToolActionSerializer(serializers.ModelSerializer):
@@ -43,14 +59,14 @@ class PackageSerializer(serializers.ModelSerializer):
 
 
 class ToolCreateSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=63)
+    key = serializers.CharField(max_length=63, validators=[TOOL_KEY_VALIDATOR])
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     is_core = serializers.BooleanField(required=False, default=False)
 
 
 class ActionCreateSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=150)
+    key = ActionKeyField()
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     access_level = serializers.ChoiceField(choices=AccessLevel.choices)
@@ -58,11 +74,11 @@ class ActionCreateSerializer(serializers.Serializer):
 
 
 class PackageCreateSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=63)
+    key = serializers.CharField(max_length=63, validators=[PACKAGE_KEY_VALIDATOR])
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-    actions = serializers.ListField(child=serializers.CharField(max_length=150), required=False, max_length=500)
+    actions = serializers.ListField(child=ActionKeyField(), required=False, max_length=500)
 
 
 class PackageActionsSerializer(serializers.Serializer):
-    actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=500)
+    actions = serializers.ListField(child=ActionKeyField(), min_length=1, max_length=500)

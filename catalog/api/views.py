@@ -33,6 +33,8 @@ class ToolViewSet(CatalogViewSet):
     queryset = Tool.objects.all()
     tool_action = {"list": "catalog.read", "retrieve": "catalog.read", "create": "catalog.tools.create",
                    "add_action": "catalog.actions.create"}
+    schema_errors = {"add_action": {"422": "UNPROCESSABLE: the key does not start with the tool's key, or a "
+                                           "platform-scope action on a tool that is not core."}}
 
     def get_queryset(self):
         return selectors.visible_tools(platform=self.is_platform)
@@ -66,6 +68,8 @@ class PackageViewSet(CatalogViewSet):
     queryset = Package.objects.all()
     tool_action = {"list": "catalog.read", "retrieve": "catalog.read", "create": "catalog.packages.create",
                    "add_actions": "catalog.packages.actions.add"}
+    schema_errors = {action: {"422": "UNPROCESSABLE: an action the catalog does not hold, or a platform-scope one."}
+                     for action in ("create", "add_actions")}
 
     def get_queryset(self):
         return selectors.visible_packages(platform=self.is_platform)

@@ -176,6 +176,12 @@ ForbiddenAction = _error("ForbiddenAction", 403, "FORBIDDEN_ACTION", "You are no
 NotFound = _error("NotFound", 404, "NOT_FOUND", "Resource not found.")
 Conflict = _error("Conflict", 409, "CONFLICT", "The request conflicts with the current state.")
 DuplicateResource = _error("DuplicateResource", 409, "DUPLICATE_RESOURCE", "A resource with these values already exists.")
+# Well-formed and schema-valid, yet not something the hub can act on: a rule across fields or about
+# its state that the schema cannot state (a key the catalog does not hold, a time already past).
+Unprocessable = _error("Unprocessable", 422, "UNPROCESSABLE", "The request cannot be acted on as it stands.")
+CredentialNotAllowed = _error(
+    "CredentialNotAllowed", 403, "CREDENTIAL_NOT_ALLOWED", "This kind of credential cannot do this."
+)
 
 
 class RateLimited(ApiError):

@@ -62,6 +62,16 @@ class ListFilterSet(django_filters.FilterSet):
             cls._form_class = super().get_form_class()
         return cls._form_class
 
+    def is_valid(self):
+        # django-filter skips a filter sent empty (`?status=`, `?actor=`); the schema says what each
+        # one takes, and "" is none of it. Only `q` may be empty: it searches for everything.
+        valid = super().is_valid()
+        for name in self.filters:
+            if name != "q" and name not in self.form.errors and self.data.get(name) == "":
+                self.form.add_error(name, "Sent but empty: leave the parameter out instead.")
+                valid = False
+        return valid
+
     def search(self, queryset, _name, value):
         condition = Q()
         for field in self.search_fields:

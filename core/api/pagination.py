@@ -1,15 +1,18 @@
 """Keyset (cursor) pagination on (created_at, id): stable under concurrent inserts, no offsets.
 
-`?limit=` (default 50, max 200), `?cursor=` (opaque), `?sort=created_at:desc|created_at:asc`.
+`?limit=` (default 50, max 200), `?cursor=`, `?sort=created_at:desc|created_at:asc`.
 Answers `{"data": [...], "meta": {"nextCursor": str|null, "hasMore": bool}}`.
+
+A cursor is the position a page ends at, in plain text: the last row's creation time (microseconds
+since the Unix epoch), its id and the order (`a`sc, `d`esc). It names a position, not a row: every
+string of CURSOR_PATTERN is a valid cursor (the schema promises exactly that pattern), and one no
+page ever handed out simply starts wherever it points.
 """
 
-import base64
-import binascii
-import json
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.db import router
@@ -24,6 +27,11 @@ from core.db.lookup import CompiledQuery
 __all__ = ["KeysetPagination", "PageRequest"]
 
 SORTS = {"created_at:desc": True, "created_at:asc": False}
+# 16 digits of microseconds reach the year 2286.
+CURSOR_PATTERN = r"^[0-9]{1,16}-[0-9a-f]{32}-[ad]$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _instance_key(row) -> tuple[str, str]:
@@ -32,16 +40,15 @@ def _instance_key(row) -> tuple[str, str]:
 
 def _encode(key: tuple[str, str], descending: bool) -> str:
     created_at, pk = key
-    raw = json.dumps([created_at, pk, descending]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    micros = (datetime.fromisoformat(created_at) - _EPOCH) // _MICROSECOND
+    return f"{micros}-{uuid.UUID(pk).hex}-{'d' if descending else 'a'}"
 
 
-def _decode(cursor: str):
-    try:
-        created_at, pk, descending = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), uuid.UUID(pk), bool(descending)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ValidationFailed(details={"cursor": ["Invalid cursor."]}) from exc
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID, bool]:
+    if not _CURSOR.fullmatch(cursor):
+        raise ValidationFailed(details={"cursor": ["Not a cursor this API hands out (meta.nextCursor)."]})
+    micros, pk, order = cursor.split("-")
+    return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(pk), order == "d"
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,7 @@ class KeysetPagination(BasePagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "cursor", "in": "query", "required": False, "description": "meta.nextCursor of the page before.",
+             "schema": {"type": "string", "pattern": CURSOR_PATTERN}},
             {"name": "sort", "in": "query", "required": False, "schema": {"type": "string", "enum": list(SORTS), "default": "created_at:desc"}},
         ]

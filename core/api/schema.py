@@ -7,7 +7,12 @@ success body in the envelope the renderer really writes, and the errors it can a
   operation documents follows from what the plumbing can answer for it: 400 (validation, a bad
   `Host`), 500 and 503 everywhere; 401, 403 and 429 wherever a credential or a rate limit is
   checked; 404 on a path with an id; 409 on writes; 413 and 415 where a body is read; 412 on a
-  conditional PATCH; 422 on a POST that honours Idempotency-Key.
+  conditional PATCH; 422 on a POST that honours Idempotency-Key. A view names any other status it
+  can answer, and why, in `schema_errors` by action or method (e.g. 409 on a download not ready yet,
+  422 UNPROCESSABLE where a rule across fields or about the hub's state refuses a valid body).
+- Request bodies are closed (`additionalProperties: false`): core/api/strictness.py refuses a field
+  an operation does not take. A PATCH body is partial unless its serializer says `whole_in_patch`
+  (a status change needs its status and reason).
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -15,7 +20,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 
 from core.api.idempotency import IdempotencyMixin
 
-__all__ = ["ERROR_SCHEMA", "HubAutoSchema"]
+__all__ = ["ERROR_SCHEMA", "HubAutoSchema", "close_request_bodies"]
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -45,7 +50,7 @@ _DESCRIPTIONS = {
     "412": "If-Match does not match the resource's ETag.",
     "413": "The body is too large.",
     "415": "The body is not JSON.",
-    "422": "The Idempotency-Key was used with another request.",
+    "422": "The Idempotency-Key was used with another request (IDEMPOTENCY_KEY_REUSED).",
     "429": "Rate limited; see Retry-After.",
     "500": "An internal error.",
     "503": "A dependency is unavailable.",
@@ -69,11 +74,23 @@ class HubAutoSchema(AutoSchema):
                     _envelope(response)
         error = ResolvedComponent(name="Error", type=ResolvedComponent.SCHEMA, object="Error", schema=ERROR_SCHEMA)
         registry.register_on_missing(error)
-        for status in self._error_statuses(path, method.lower(), operation):
+        declared_errors = getattr(self.view, "schema_errors", {}).get(
+            getattr(self.view, "action", None) or self.method.lower(), {})
+        for status in sorted({*self._error_statuses(path, method.lower(), operation), *declared_errors}):
+            description = " ".join(filter(None, [declared_errors.get(status), _DESCRIPTIONS[status]]))
             operation["responses"].setdefault(status, {
-                "description": _DESCRIPTIONS[status], "content": {"application/json": {"schema": error.ref}},
+                "description": description, "content": {"application/json": {"schema": error.ref}},
             })
         return operation
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        if self.method == "PATCH" and getattr(serializer, "whole_in_patch", False):
+            self.method = "PUT"  # documented as DRF validates it: not partial
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
 
     # Only GETs filter and paginate: a write that answers several rows (a grant) answers them all, in
     # {data}, and takes no list parameters.
@@ -109,3 +126,12 @@ def _envelope(response: dict) -> None:
     if schema.get("$ref", "").startswith("#/components/schemas/Paginated"):
         return  # already {data, meta}
     media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}
+
+
+def close_request_bodies(result, generator, request, public):
+    """Postprocessing hook: every request component (COMPONENT_SPLIT_REQUEST names them …Request) is
+    closed, as the hub refuses unknown fields; a map-valued field keeps its own additionalProperties."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result

@@ -27,12 +27,26 @@ _JSON_TYPES = (
 _NAMES = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
 
 
-def unknown_fields(serializer, data) -> list[str]:
-    """Keys of the body that name no writable field of `serializer` (as parsed: underscored)."""
+def unknown_fields(serializer, data) -> dict:
+    """{key: ["Unknown field."]} for each key of the body (as parsed: underscored) that names no
+    writable field of `serializer`, in nested objects and arrays of objects too, shaped as DRF shapes
+    nested errors: no level of a body drops what it does not take."""
     if not isinstance(data, dict):
-        return []
-    writable = {name for name, field in serializer.fields.items() if not field.read_only}
-    return sorted(set(data) - writable)
+        return {}
+    writable = {name: field for name, field in serializer.fields.items() if not field.read_only}
+    problems = {key: ["Unknown field."] for key in sorted(data) if key not in writable}
+    for name, value in data.items():
+        if name in writable and (nested := _unknown_within(writable[name], value)):
+            problems[name] = nested
+    return problems
+
+
+def _unknown_within(field, value):
+    if isinstance(field, serializers.ListSerializer) and isinstance(value, list):
+        return {index: found for index, item in enumerate(value) if (found := unknown_fields(field.child, item))}
+    if isinstance(field, serializers.Serializer):
+        return unknown_fields(field, value)
+    return None
 
 
 def _expected(field):

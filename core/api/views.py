@@ -31,8 +31,7 @@ def validated(serializer_class, request, **kwargs) -> dict:
     serializer = serializer_class(data=request.data, **kwargs)
     unknown = unknown_fields(serializer, request.data)
     if unknown:
-        raise ValidationFailed("The request has fields this operation does not take.",
-                               details={name: ["Unknown field."] for name in unknown})
+        raise ValidationFailed("The request has fields this operation does not take.", details=unknown)
     mistyped = type_errors(serializer, request.data)
     if mistyped:
         raise ValidationFailed(details=mistyped)

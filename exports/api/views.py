@@ -33,6 +33,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = TenantExport.objects.defer("document")
     serializer_class = ExportSerializer
     tool_action = {"create": "tenant.export", "retrieve": "tenant.export", "download": "tenant.export"}
+    schema_errors = {"download": {"409": "CONFLICT: the export is not done yet (details.status)."}}
 
     def get_queryset(self):
         return selectors.unexpired(super().get_queryset())

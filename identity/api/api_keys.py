@@ -37,6 +37,8 @@ class ApiKeyViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "status": "api_keys.status.update",
         "rotate": "api_keys.rotate",
     }
+    schema_errors = {"create": {"422": "UNPROCESSABLE: neither or both of profile and scopes, a scope the tenant "
+                                       "does not hold, or expiresAt already past."}}
 
     @extend_schema(request=serializers.ApiKeyCreateSerializer, responses={201: serializers.ApiKeyWithSecretSerializer})
     def create(self, request):

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.access import AUTHENTICATED, PUBLIC
-from core.api.exceptions import ValidationFailed
+from core.api.exceptions import CredentialNotAllowed
 from core.api.views import validated
 from core.middleware import client_ip
 from identity import sessions
@@ -41,6 +41,8 @@ class RefreshView(PublicAuthView):
 
 
 class AcceptInvitationView(PublicAuthView):
+    schema_errors = {"post": {"422": "UNPROCESSABLE: the password fails the password policy (details.password)."}}
+
     @extend_schema(tags=AUTH_TAG, request=serializers.AcceptInvitationSerializer,
                    responses=serializers.AcceptedUserSerializer, auth=[],
                    summary="Set a password with a single-use invitation token")
@@ -57,7 +59,7 @@ class LogoutView(APIView):
                    summary="Revoke the refresh token and the presented access token")
     def post(self, request):
         if request.user.user is None:
-            raise ValidationFailed("Only user sessions log out; revoke API keys instead.")
+            raise CredentialNotAllowed("Only user sessions log out; revoke API keys instead.")
         data = validated(serializers.LogoutSerializer, request)
         sessions.logout(principal=request.user, refresh_token=data.get("refresh_token"))
         return Response(status=204)
@@ -70,7 +72,7 @@ class ServiceTokenView(APIView):
                    summary="Exchange an API key for a short-lived service JWT")
     def post(self, request):
         if request.user.api_key is None or request.user.claims:
-            raise ValidationFailed("Present an API key (aza8_…) as the bearer credential.")
+            raise CredentialNotAllowed("Only an API key (aza8_…) is exchanged for a service token.")
         issued = sessions.service_token(principal=request.user)
         return Response({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in})
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
+from core.api.serializers import StatusChangeSerializer
 from core.api.views import UUID_PATTERN
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import selectors, services
@@ -39,6 +40,8 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "grant": "groups.permissions.grant",
         "revoke": "groups.permissions.revoke",
     }
+    schema_errors = {"grant": {"422": "UNPROCESSABLE: an action the catalog does not hold or the tenant is not "
+                                      "entitled to."}}
 
     @extend_schema(request=serializers.GroupWriteSerializer, responses={201: serializers.GroupSerializer})
     def create(self, request):
@@ -53,11 +56,11 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         services.update_group(group=group, actor=request.user.actor, **data)
         return Response(serializers.GroupSerializer(group).data)
 
-    @extend_schema(request=serializers.StatusChangeSerializer, responses=serializers.GroupSerializer)
+    @extend_schema(request=StatusChangeSerializer, responses=serializers.GroupSerializer)
     @action(detail=True, methods=["patch"])
     def status(self, request, pk=None):
         group = self.get_object()
-        data = self.validated(serializers.StatusChangeSerializer)
+        data = self.validated(StatusChangeSerializer)
         services.set_group_status(group=group, actor=request.user.actor, **data)
         return Response(serializers.GroupSerializer(group).data)
 

@@ -16,9 +16,11 @@ ME = inline_serializer("Me", {
     }),
     "tenant": inline_serializer("MeTenant", {"id": fields.UUIDField(), "slug": fields.CharField(),
                                              "name": fields.CharField()}),
-    "groups": fields.ListField(child=fields.CharField()),
+    "groups": inline_serializer("MeGroup", {"id": fields.UUIDField(), "name": fields.CharField()}, many=True),
     "permissions": fields.ListField(child=fields.CharField(), help_text="tool_action keys, sorted."),
-    "packages": fields.ListField(child=fields.CharField()),
+    "packages": inline_serializer("MePackage", {
+        "key": fields.CharField(), "name": fields.CharField(), "expires_at": fields.DateTimeField(allow_null=True),
+    }, many=True, help_text="The packages in force."),
     "branding": fields.DictField(allow_null=True),
 })
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from core.db.models import Status
+from catalog.api.serializers import ActionKeyField
+from core.api.serializers import StatusChangeSerializer
 from identity.models import ApiKey, ApiKeyProfile, ApiKeyStatus, Group, GroupPermission, User
 
 
@@ -43,11 +44,6 @@ class AcceptedUserSerializer(serializers.Serializer):
 
 
 # --- Tenant administration -------------------------------------------------------------------
-
-
-class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Status.choices)
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -99,7 +95,7 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class GroupWriteSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"^[\w .-]{1,100}$", max_length=100)
+    name = serializers.RegexField(r"\A[\w .-]{1,100}\Z", max_length=100)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
@@ -113,7 +109,7 @@ class GroupPermissionSerializer(serializers.ModelSerializer):
 
 
 class GrantSerializer(serializers.Serializer):
-    tool_actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=500)
+    tool_actions = serializers.ListField(child=ActionKeyField(), min_length=1, max_length=500)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -127,9 +123,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"^[\w .:-]{1,100}$", max_length=100)
+    name = serializers.RegexField(r"\A[\w .:-]{1,100}\Z", max_length=100)
     profile = serializers.ChoiceField(choices=ApiKeyProfile.choices, required=False, allow_null=True)
-    scopes = serializers.ListField(child=serializers.CharField(max_length=150), required=False, max_length=500)
+    scopes = serializers.ListField(child=ActionKeyField(), required=False, max_length=500)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     allowed_ips = serializers.ListField(child=serializers.CharField(max_length=43), required=False, max_length=50)
 
@@ -142,13 +138,12 @@ class ApiKeyWithSecretSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyStatusSerializer(serializers.Serializer):
+class ApiKeyStatusSerializer(StatusChangeSerializer):
     status = serializers.ChoiceField(choices=ApiKeyStatus.choices)
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class AuthzCheckSerializer(serializers.Serializer):
-    tool_actions = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=200)
+    tool_actions = serializers.ListField(child=ActionKeyField(), min_length=1, max_length=200)
 
 
 class JwkSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.filters import ListFilterSet
+from core.api.serializers import StatusChangeSerializer
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from identity import services
 from identity.api import serializers
@@ -48,11 +49,11 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         services.update_user(user=user, actor=request.user.actor, **data)
         return Response(serializers.UserSerializer(user).data)
 
-    @extend_schema(request=serializers.StatusChangeSerializer, responses=serializers.UserSerializer)
+    @extend_schema(request=StatusChangeSerializer, responses=serializers.UserSerializer)
     @action(detail=True, methods=["patch"])
     def status(self, request, pk=None):
         user = self.get_object()
-        data = self.validated(serializers.StatusChangeSerializer)
+        data = self.validated(StatusChangeSerializer)
         services.set_user_status(user=user, actor=request.user.actor, **data)
         return Response(serializers.UserSerializer(user).data)
 

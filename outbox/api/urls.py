@@ -1,7 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from outbox.api.views import WebhookViewSet
+from core.api.views import UUID_PATTERN
+from outbox.api.views import DeliveryViewSet, WebhookViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("webhooks", WebhookViewSet, basename="webhooks")
+router.register(rf"webhooks/(?P<id>{UUID_PATTERN})/deliveries", DeliveryViewSet, basename="webhook-deliveries")
 urlpatterns = router.urls

@@ -7,11 +7,12 @@ from rest_framework.response import Response
 
 from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
-from core.api.pagination import KeysetPagination
+from core.api.serializers import WebUrlField
 from core.api.views import UUID_PATTERN
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from core.db.models import Status
 from outbox import selectors, services
+from outbox.events import EVENT_TYPES
 from outbox.models import WebhookDelivery, WebhookSubscription
 
 
@@ -34,15 +35,16 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 
 
 class SubscriptionWriteSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048)
-    event_types = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=50)
+    url = WebUrlField(schemes=("https", "http"))
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), min_length=1,
+                                        max_length=50)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class SubscriptionPatchSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048, required=False)
-    event_types = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=50,
-                                        required=False)
+    url = WebUrlField(schemes=("https", "http"), required=False)
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), min_length=1,
+                                        max_length=50, required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -67,7 +69,17 @@ class RequeuedSerializer(serializers.Serializer):
     requeued = serializers.IntegerField(help_text="How many deliveries will be sent again.")
 
 
+class SubscriptionFilter(ListFilterSet):
+    search_fields = ("url", "description")
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["status"]
+
+
 class DeliveryFilter(ListFilterSet):
+    search_fields = ("event__type", "last_error")
+
     class Meta:
         model = WebhookDelivery
         fields = ["status"]
@@ -81,10 +93,10 @@ def _with_secret(created) -> dict:
 class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
+    filterset_class = SubscriptionFilter
     tool_action = {
         "list": "webhooks.read",
         "retrieve": "webhooks.read",
-        "deliveries": "webhooks.read",
         "create": "webhooks.create",
         "partial_update": "webhooks.update",
         "rotate_secret": "webhooks.update",
@@ -92,6 +104,9 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "retry_delivery": "webhooks.update",
         "destroy": "webhooks.delete",
     }
+    _unusable = ("UNPROCESSABLE: the URL is not a public https endpoint, or an event type is unknown or not emitted "
+                 "under this hub's operating profile.")
+    schema_errors = {"create": {"422": _unusable}, "partial_update": {"422": _unusable}}
 
     @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionWithSecretSerializer})
     def create(self, request):
@@ -119,12 +134,6 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     def _deliveries(self):
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=self.get_object())
 
-    @extend_schema(request=None, responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=KeysetPagination)
-    def deliveries(self, request, pk=None):
-        page = self.paginate_queryset(DeliveryFilter(request.query_params, self._deliveries().select_related("event")).qs)
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
-
     @extend_schema(request=RecoverSerializer, responses=RequeuedSerializer)
     @action(detail=True, methods=["post"])
     def recover(self, request, pk=None):
@@ -140,3 +149,20 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         if not deliveries.exists():
             raise NotFound("Delivery not found.")
         return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor, tenant=self.tenant)})
+
+
+@extend_schema(tags=["webhooks"])
+class DeliveryViewSet(ListMixin, TenantScopedViewSet):
+    """GET /v1/webhooks/{id}/deliveries: one subscription's deliveries, filtered and paginated like
+    every other list (an unknown subscription, or another tenant's, is a 404)."""
+
+    queryset = WebhookDelivery.objects.all()
+    serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
+    tool_action = {"list": "webhooks.read"}
+
+    def get_queryset(self):
+        subscription = WebhookSubscription.objects.for_tenant(self.tenant).filter(pk=self.kwargs["id"]).first()
+        if subscription is None:
+            raise NotFound()
+        return selectors.subscription_deliveries(tenant=self.tenant, subscription=subscription).select_related("event")

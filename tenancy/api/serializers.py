@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from core.db.models import Status
 from tenancy.models import Tenant, TenantPackage
 
 
@@ -37,11 +36,6 @@ class OnboardSerializer(serializers.Serializer):
     package_key = serializers.CharField(max_length=63)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     admin_user = AdminUserSerializer()
-
-
-class TenantStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Status.choices)
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class AssignSerializer(serializers.Serializer):

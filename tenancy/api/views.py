@@ -14,6 +14,7 @@ from core.api.exceptions import NotFound
 from core.api.filters import ListFilterSet
 from core.api.idempotency import IdempotencyMixin
 from core.api.pagination import KeysetPagination
+from core.api.serializers import StatusChangeSerializer
 from core.api.views import UUID_PATTERN, validated
 from identity import onboarding
 from identity.api.serializers import UserCreatedSerializer, user_created
@@ -56,6 +57,8 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
         "unassign": "tenants.packages.unassign",
         "seeds": "tenants.seeds.run",
     }
+    schema_errors = {"create": {"422": "UNPROCESSABLE: no package with this key."},
+                     "assign": {"422": "UNPROCESSABLE: expiresAt already past."}}
 
     def get_queryset(self):
         held = TenantPackage.objects.select_related("package").order_by("package__key")
@@ -93,12 +96,12 @@ class TenantViewSet(IdempotencyMixin, GenericViewSet):
         }
         return Response(body, status=201)
 
-    @extend_schema(request=serializers.TenantStatusSerializer, responses=serializers.TenantSerializer)
+    @extend_schema(request=StatusChangeSerializer, responses=serializers.TenantSerializer)
     @action(detail=True, methods=["patch"])
     def status(self, request, pk=None):
         tenant = self.get_object()
         services.set_tenant_status(tenant=tenant, actor=request.user.actor,
-                                   **validated(serializers.TenantStatusSerializer, request))
+                                   **validated(StatusChangeSerializer, request))
         return Response(self._fresh(tenant))
 
     def _package(self, package_key) -> Package:

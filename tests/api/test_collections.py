@@ -158,7 +158,7 @@ def test_groups_membership_and_grants(api, world):
     assert sorted(row["toolAction"] for row in granted.json()["data"]) == ["erp.sales.read", "users.read"]
     refused = api.post(f"/v1/groups/{group['id']}/permissions",
                        {"toolActions": ["tenants.create", "erp.service_orders.manage", "no.such.action"]}, token=world.admin_token)
-    assert refused.status_code == 400
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "UNPROCESSABLE"
     assert refused.json()["error"]["details"]["toolActions"] == ["erp.service_orders.manage", "no.such.action", "tenants.create"]
     rep = data(api.post("/v1/auth/login", {"tenant": "acme", "email": "rep@acme.com", "password": "a long enough one"}))["accessToken"]
     assert api.post("/v1/authz/check", {"toolActions": ["erp.sales.read"]}, token=rep).json()["data"] == {"erp.sales.read": True}
@@ -198,10 +198,12 @@ def test_api_keys_routes(api, world):
     assert all("key" not in row and "digest" not in row for row in listed)
     rotated = data(api.post(f"/v1/api-keys/{body['id']}/rotate", token=world.admin_token))
     assert rotated["key"] != body["key"]
-    revoked = api.call("PATCH", f"/v1/api-keys/{body['id']}/status", {"status": "revoked"}, token=world.admin_token)
+    revoked = api.call("PATCH", f"/v1/api-keys/{body['id']}/status", {"status": "revoked", "reason": "rotated out"},
+                       token=world.admin_token)
     assert data(revoked)["status"] == "revoked"
     assert OutboxEvent.objects.filter(type="api_key.revoked", payload__data__apiKeyId=body["id"]).exists()
-    again = api.call("PATCH", f"/v1/api-keys/{body['id']}/status", {"status": "active"}, token=world.admin_token)
+    again = api.call("PATCH", f"/v1/api-keys/{body['id']}/status", {"status": "active", "reason": "undo"},
+                     token=world.admin_token)
     assert again.status_code == 409
 
 
@@ -274,7 +276,7 @@ def test_each_audited_write_leaves_exactly_one_entry_with_the_request_id(api, wo
         ("POST", f"/v1/groups/{group['id']}/users/{user['id']}", None, "groups.members.add"),
         ("POST", f"/v1/groups/{group['id']}/permissions", {"toolActions": ["users.read"]}, "groups.permissions.grant"),
         ("POST", f"/v1/api-keys/{key['id']}/rotate", None, "api_keys.rotate"),
-        ("PATCH", f"/v1/api-keys/{key['id']}/status", {"status": "revoked"}, "api_keys.status.update"),
+        ("PATCH", f"/v1/api-keys/{key['id']}/status", {"status": "revoked", "reason": "leaked"}, "api_keys.status.update"),
         ("PUT", "/v1/branding", {"primaryColor": "#010203"}, "branding.update"),
         ("PUT", "/v1/config", {"flags": {"x": True}}, "config.update"),
         ("DELETE", f"/v1/groups/{group['id']}/users/{user['id']}", None, "groups.members.remove"),

@@ -30,7 +30,7 @@ ENDPOINTS = [
     ("GET", "/v1/api-keys", "api_keys.read", None),
     ("GET", "/v1/api-keys/{api_key}", "api_keys.read", None),
     ("POST", "/v1/api-keys", "api_keys.create", {"name": "matrix-key", "scopes": ["users.read"]}),
-    ("PATCH", "/v1/api-keys/{api_key}/status", "api_keys.status.update", {"status": "revoked"}),
+    ("PATCH", "/v1/api-keys/{api_key}/status", "api_keys.status.update", {"status": "revoked", "reason": "audit"}),
     ("POST", "/v1/api-keys/{api_key}/rotate", "api_keys.rotate", None),
     ("GET", "/v1/branding", "branding.read", None),
     ("PUT", "/v1/branding", "branding.update", {"primaryColor": "#000000"}),

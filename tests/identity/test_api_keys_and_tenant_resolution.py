@@ -82,11 +82,11 @@ def test_allowed_networks(api, whoami_urls, tenant):
 
 
 def test_invalid_key_definitions_are_refused(tenant, new_key):
-    from core.api.exceptions import DuplicateResource, ValidationFailed
+    from core.api.exceptions import DuplicateResource, Unprocessable, ValidationFailed
 
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Unprocessable):
         create_api_key(tenant=tenant, name="both", profile="admin", scopes=["users.read"])
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Unprocessable):
         create_api_key(tenant=tenant, name="neither")
     with pytest.raises(ValidationFailed):
         create_api_key(tenant=tenant, name="bad-net", profile="admin", allowed_networks=["not-a-network"])
@@ -124,9 +124,9 @@ def test_service_token_from_an_api_key(api, whoami_urls, tenant):
 
 
 def test_service_tokens_are_minted_from_keys_only(api, tokens, new_key):
-    assert code(api.post("/v1/auth/token", token=tokens["accessToken"])) == "VALIDATION_ERROR"
+    assert code(api.post("/v1/auth/token", token=tokens["accessToken"])) == "CREDENTIAL_NOT_ALLOWED"
     service_jwt = api.post("/v1/auth/token", token=new_key.key).json()["data"]["accessToken"]
-    assert code(api.post("/v1/auth/token", token=service_jwt)) == "VALIDATION_ERROR"
+    assert code(api.post("/v1/auth/token", token=service_jwt)) == "CREDENTIAL_NOT_ALLOWED"
     assert code(api.post("/v1/auth/token")) == "UNAUTHORIZED"
 
 

@@ -52,7 +52,7 @@ def test_openapi_documents_the_auth_routes_and_both_security_schemes(api):
     assert schemes["apiKey"]["bearerFormat"].startswith("aza8_")
     assert schema["paths"]["/v1/auth/login"]["post"].get("security") in ([], [{}], None)
     login_body = schema["paths"]["/v1/auth/login"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert login_body["$ref"].endswith("/Login")
+    assert login_body["$ref"].endswith("/LoginRequest")
     assert set(schema["components"]["schemas"]["SessionTokens"]["properties"]) == {
         "accessToken", "refreshToken", "tokenType", "expiresIn"
     }

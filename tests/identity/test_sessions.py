@@ -100,7 +100,7 @@ def test_user_created_without_password_accepts_an_invitation_once(api, tenant):
     assert invitation.token not in stored.token_hash
     assert api.login(tenant, "new@acme.com", "anything at all").status_code == 401
     weak = api.post("/v1/auth/invitations/accept", {"token": invitation.token, "password": "123"})
-    assert weak.status_code == 400 and "password" in weak.json()["error"]["details"]
+    assert weak.status_code == 422 and "password" in weak.json()["error"]["details"]
     accepted = api.post("/v1/auth/invitations/accept", {"token": invitation.token, "password": PASSWORD})
     assert accepted.status_code == 200
     assert accepted.json()["data"] == {"id": str(created.user.pk), "email": "new@acme.com", "name": "New"}

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.api.exceptions import ValidationFailed
+from core.api.exceptions import Unprocessable
 from core.api.views import TenantScopedAPIView
 from core.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
@@ -27,13 +27,18 @@ class UsageEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False)
     event_id = serializers.CharField(max_length=255, required=False)
 
-    def validate_occurred_at(self, value):
-        now = timezone.now()
-        if value > now + CLOCK_SKEW:
-            raise serializers.ValidationError("Cannot be in the future.")
-        if value < now - MAX_REPORT_AGE:
-            raise serializers.ValidationError("Older than 7 days: that period is closed.")
-        return value
+
+def _reported_at(occurred_at):
+    """When the use happened: now when not said; refused (422: a rule about time the schema cannot
+    state) in the future beyond clock skew, or in a period already closed."""
+    now = timezone.now()
+    if occurred_at is None:
+        return now
+    if occurred_at > now + CLOCK_SKEW:
+        raise Unprocessable(details={"occurredAt": ["Cannot be in the future."]})
+    if occurred_at < now - MAX_REPORT_AGE:
+        raise Unprocessable(details={"occurredAt": ["Older than 7 days: that period is closed."]})
+    return occurred_at
 
 
 class UsageTotalSerializer(serializers.Serializer):
@@ -61,6 +66,7 @@ class UsageQuerySerializer(serializers.Serializer):
 @extend_schema(tags=["usage"])
 class UsageView(TenantScopedAPIView):
     tool_action = {"get": "usage.read"}
+    schema_errors = {"get": {"422": "UNPROCESSABLE: the window is too long for its granularity."}}
 
     @extend_schema(
         parameters=[
@@ -86,9 +92,9 @@ class UsageView(TenantScopedAPIView):
         end = data.get("end") or timezone.now()
         start = data.get("start") or end - timedelta(days=30)
         if start >= end:
-            raise ValidationFailed(details={"from": ["Must be before 'to'."]})
+            return Response([])  # an empty window holds nothing, as a list filtered the same way would
         if end - start > MAX_RANGE[granularity]:
-            raise ValidationFailed(details={"granularity": [f"Range too long for {granularity} buckets."]})
+            raise Unprocessable(details={"granularity": [f"Range too long for {granularity} buckets."]})
         return Response(usage_totals(tenant=self.tenant, start=start, end=end, granularity=granularity,
                                      tool_action=data.get("tool_action")))
 
@@ -96,14 +102,16 @@ class UsageView(TenantScopedAPIView):
 @extend_schema(tags=["usage"])
 class UsageEventsView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
+    schema_errors = {"post": {"422": "UNPROCESSABLE: the action is not available to the tenant, or occurredAt is "
+                                     "in the future or in a closed period."}}
 
     @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer})
     def post(self, request):
         data = self.validated(UsageEventSerializer)
         key = data["tool_action"]
         if not entitled_actions(self.tenant).filter(key=key).exists():
-            raise ValidationFailed(details={"toolAction": [f"\"{key}\" is not available to this tenant."]})
-        occurred_at = data.get("occurred_at") or timezone.now()
+            raise Unprocessable(details={"toolAction": [f"\"{key}\" is not available to this tenant."]})
+        occurred_at = _reported_at(data.get("occurred_at"))
         counted = report_usage(tenant=self.tenant, action_key=key, count=data["count"], occurred_at=occurred_at,
                                event_id=data.get("event_id"))
         body = {"tool_action": key, "count": data["count"], "occurred_at": occurred_at, "duplicate": not counted}
