@@ -35,7 +35,7 @@ test-services: $(VENV)/.installed-dev
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
 	CACHE_URL=redis://127.0.0.1:6379/15 \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not once" $(PYTEST_ARGS)
 
 ## Benchmarks (bench/run.py): the hub under load against its own floor; writes bench/results/<date>.md.
 bench: $(VENV)/.installed-dev

@@ -128,7 +128,8 @@ def create_action(
     )
     # A new action of a core tool is entitled to every tenant at once.
     bump_catalog_version()
-    _audit(actor_tenant, "catalog.actions.create", "tool_action", action.key, actor, {"tool": tool.key})
+    # By id, the key in metadata: an action's key (up to 150) outgrows the trail's entity_id (64).
+    _audit(actor_tenant, "catalog.actions.create", "tool_action", action.pk, actor, {"tool": tool.key, "key": key})
     return action
 
 
@@ -137,7 +138,8 @@ def set_action_status(*, action: ToolAction, status: str, reason: str = "", acto
     """Deactivating an action takes it out of every effective permission on the next request."""
     change_status(action, status, reason)
     bump_catalog_version()
-    _audit(actor_tenant, "catalog.actions.status.update", "tool_action", action.key, actor, {"to": status})
+    _audit(actor_tenant, "catalog.actions.status.update", "tool_action", action.pk, actor,
+           {"key": action.key, "to": status})
     return action
 
 

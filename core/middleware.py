@@ -121,6 +121,9 @@ class _ReadQueryDict(QueryDict):
         return super().getlist(key, default)
 
 
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class QueryParametersMiddleware:
     """A query parameter the operation does not take is a 400 on API paths, as an unknown body field
     is (docs/decisions.md, "Strict input"): `?profile=nope` answered by the filter, `?profiel=x` here.
@@ -128,7 +131,8 @@ class QueryParametersMiddleware:
     What an operation takes is what its view asks for: pagination, its filter set and its own
     parameters all read the query string by name, and every name they ask for counts, given or not.
     A read answers nothing it did not ask for, so a GET runs and is refused after if it was sent a
-    name nobody asked for; a write takes no query parameters at all and is refused before it runs.
+    name nobody asked for; a write takes no query parameters at all and is refused before its view
+    runs (a method the route does not take is left to the view's own 405).
     """
 
     def __init__(self, get_response):
@@ -139,14 +143,26 @@ class QueryParametersMiddleware:
         if not query_string or not is_api_path(request.path):
             return self.get_response(request)
         params = _ReadQueryDict(query_string)
-        if request.method not in ("GET", "HEAD"):
-            return _unknown(params.keys())
         request.GET = params
         response = self.get_response(request)
         unknown = set(params.keys()) - params.asked
         if unknown and 200 <= response.status_code < 300:
             return _unknown(unknown)
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method in _WRITES and isinstance(request.GET, _ReadQueryDict) and _handles(view_func, request.method):
+            return _unknown(request.GET.keys())
+        return None
+
+
+def _handles(view_func, method: str) -> bool:
+    """Whether the routed view takes `method` (else it answers its own 405, query string or not)."""
+    actions = getattr(view_func, "actions", None)  # a DRF viewset's routes
+    if actions is not None:
+        return method.lower() in actions
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    return view_class is not None and hasattr(view_class, method.lower())
 
 
 def _unknown(names) -> object:

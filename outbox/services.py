@@ -130,8 +130,11 @@ def update_subscription(*, subscription: WebhookSubscription, actor: Actor, **va
     if "url" in values or "event_types" in values:
         values["event_types"] = _validated(values.get("url", subscription.url),
                                            values.get("event_types", subscription.event_types))
+    reason = values.pop("reason", None)
+    if reason is not None and "status" not in values:
+        raise Unprocessable(details={"reason": ["A reason goes with a status change."]})
     if "status" in values:
-        values["suspended_reason"] = values.pop("reason", "") if values["status"] != Status.ACTIVE else ""
+        values["suspended_reason"] = reason or "" if values["status"] != Status.ACTIVE else ""
         if values["status"] == Status.ACTIVE:
             values["failing_since"] = None
     changed = [name for name, value in values.items() if getattr(subscription, name) != value]

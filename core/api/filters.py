@@ -63,11 +63,14 @@ class ListFilterSet(django_filters.FilterSet):
         return cls._form_class
 
     def is_valid(self):
-        # django-filter skips a filter sent empty (`?status=`, `?actor=`); the schema says what each
-        # one takes, and "" is none of it. Only `q` may be empty: it searches for everything.
+        # django-filter skips a filter sent empty (`?status=`, `?actor=`); the schema says what an
+        # enum, id or date-time filter takes, and "" is none of it. A text filter sent empty (`q`,
+        # `provider`) matches everything, as its schema (a string) allows.
         valid = super().is_valid()
-        for name in self.filters:
-            if name != "q" and name not in self.form.errors and self.data.get(name) == "":
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.CharFilter) or name in self.form.errors:
+                continue
+            if self.data.get(name) == "":
                 self.form.add_error(name, "Sent but empty: leave the parameter out instead.")
                 valid = False
         return valid

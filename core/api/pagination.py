@@ -117,7 +117,7 @@ class KeysetPagination(BasePagination):
         limit = self._limit(request)
         descending = self._descending(request)
         cursor = request.query_params.get("cursor")
-        if not cursor:
+        if cursor is None:
             return PageRequest(limit=limit, descending=descending)
         created_at, pk, descending = _decode(cursor)
         return PageRequest(limit=limit, descending=descending, after=(created_at, pk))

@@ -17,6 +17,7 @@ success body in the envelope the renderer really writes, and the errors it can a
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
 
 from core.api.idempotency import IdempotencyMixin
 
@@ -82,6 +83,15 @@ class HubAutoSchema(AutoSchema):
                 "description": description, "content": {"application/json": {"schema": error.ref}},
             })
         return operation
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DictField):  # bounds of a JSON object DRF checks, stated
+            if not field.allow_empty:
+                schema["minProperties"] = 1
+            if getattr(field, "max_properties", None) is not None:
+                schema["maxProperties"] = field.max_properties
+        return schema
 
     def _get_request_for_media_type(self, serializer, direction="request"):
         if self.method == "PATCH" and getattr(serializer, "whole_in_patch", False):

@@ -5,7 +5,7 @@ from rest_framework.fields import RegexField
 
 from core.db.models import Status
 
-__all__ = ["StatusChangeSerializer", "StrictBooleanField", "WebUrlField"]
+__all__ = ["BoundedDictField", "StatusChangeSerializer", "StrictBooleanField", "WebUrlField"]
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -26,13 +26,36 @@ class StatusChangeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Why; kept in the audit trail.")
 
 
+class BoundedDictField(serializers.DictField):
+    """A JSON object of at most `max_properties` keys (and at least one unless `allow_empty`); the
+    schema states both bounds (core/api/schema.py)."""
+
+    def __init__(self, *, max_properties: int, **kwargs):
+        self.max_properties = max_properties
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > self.max_properties:
+            raise serializers.ValidationError(f"At most {self.max_properties} fields.")
+        return value
+
+
 class WebUrlField(RegexField):
-    """An absolute web URL, checked by a pattern the schema publishes as is, so that what the schema
-    allows the hub takes (Django's URLValidator refuses many a URL `format: uri` allows). What the hub
-    then requires of the host (public, resolvable) is the caller's rule, answered 422."""
+    """An absolute web URL in RFC 3986's ASCII form, checked by a pattern the schema publishes as is,
+    so that what the schema allows the hub takes and answers back as a valid `uri` (Django's
+    URLValidator refuses many a URL `format: uri` allows). What the hub then requires of the host
+    (public, resolvable) is the caller's rule, answered 422."""
 
     def __init__(self, *, schemes=("https",), **kwargs):
-        pattern = rf"\A(?:{'|'.join(schemes)})://[^\s/?#@]+(?:[/?#]\S*)?\Z"
         kwargs.setdefault("max_length", 2048)
         kwargs.setdefault("error_messages", {"invalid": f"Must be an absolute {' or '.join(schemes)} URL."})
-        super().__init__(pattern, **kwargs)
+        super().__init__(rf"\A(?:{'|'.join(schemes)})://{_HOST}{_PATH}(?:\?{_QUERY})?(?:#{_QUERY})?\Z", **kwargs)
+
+
+_CHARACTER = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+# A host name or an IPv4 address: a bracketed IPv6 literal is left out, as one the pattern cannot
+# check parses nowhere (urlsplit raises on "[Ab]").
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?"
+_PATH = rf"(?:/{_CHARACTER}*)*"
+_QUERY = rf"(?:{_CHARACTER}|[/?])*"

@@ -20,7 +20,8 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class AcceptInvitationSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=200)
+    # As the hub mints them (secrets.token_urlsafe): anything else can be no invitation.
+    token = serializers.RegexField(r"\A[A-Za-z0-9_-]{1,200}\Z", max_length=200)
     password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
 
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.api.filters import ListFilterSet
 from core.api.parsers import HubJSONParser
+from core.api.serializers import BoundedDictField
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from integrations import services
 from integrations.models import IntegrationCredential
@@ -34,14 +35,10 @@ class CredentialSerializer(serializers.ModelSerializer):
 class CredentialWriteSerializer(serializers.Serializer):
     provider = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=100)
-    data = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), allow_empty=False,
-                                 help_text="The secret fields; stored encrypted and never returned.")
+    data = BoundedDictField(child=serializers.CharField(max_length=8192, allow_blank=True), allow_empty=False,
+                            max_properties=MAX_SECRET_FIELDS,
+                            help_text="The secret fields; stored encrypted and never returned.")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate_data(self, value):
-        if len(value) > MAX_SECRET_FIELDS:
-            raise serializers.ValidationError(f"At most {MAX_SECRET_FIELDS} fields.")
-        return value
 
 
 class CredentialFilter(ListFilterSet):

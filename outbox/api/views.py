@@ -104,8 +104,8 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "retry_delivery": "webhooks.update",
         "destroy": "webhooks.delete",
     }
-    _unusable = ("UNPROCESSABLE: the URL is not a public https endpoint, or an event type is unknown or not emitted "
-                 "under this hub's operating profile.")
+    _unusable = ("UNPROCESSABLE: the URL is not a public https endpoint, an event type is not emitted under this "
+                 "hub's operating profile, or a reason comes without a status.")
     schema_errors = {"create": {"422": _unusable}, "partial_update": {"422": _unusable}}
 
     @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionWithSecretSerializer})

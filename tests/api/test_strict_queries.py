@@ -89,3 +89,9 @@ def test_a_status_change_always_carries_its_reason(api, world):
 def test_only_an_api_key_is_exchanged_and_only_a_session_logs_out(api, world):
     response = api.post("/v1/auth/token", token=world.admin_token)
     assert response.status_code == 403 and error(response)["code"] == "CREDENTIAL_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_trailing_slash_is_a_404_in_the_envelope_never_a_redirect(api, world, method):
+    response = api.call(method, "/v1/users/", {} if method == "POST" else None, token=world.admin_token)
+    assert response.status_code == 404 and error(response)["code"] == "NOT_FOUND"

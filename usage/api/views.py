@@ -57,7 +57,7 @@ class UsageReportedSerializer(serializers.Serializer):
 
 class UsageQuerySerializer(serializers.Serializer):
     granularity = serializers.ChoiceField(choices=list(GRANULARITY), default="day")
-    tool_action = serializers.CharField(max_length=150, required=False)
+    tool_action = serializers.CharField(max_length=150, required=False, allow_blank=True)  # empty: every action
     # "from" is a keyword: read from the query string by name below.
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
@@ -96,7 +96,7 @@ class UsageView(TenantScopedAPIView):
         if end - start > MAX_RANGE[granularity]:
             raise Unprocessable(details={"granularity": [f"Range too long for {granularity} buckets."]})
         return Response(usage_totals(tenant=self.tenant, start=start, end=end, granularity=granularity,
-                                     tool_action=data.get("tool_action")))
+                                     tool_action=data.get("tool_action") or None))
 
 
 @extend_schema(tags=["usage"])
