@@ -247,8 +247,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "CAMELIZE_NAMES": True,
-    # Request bodies get their own components: they are closed (additionalProperties: false, as
-    # core/api/strictness.py enforces) and their strings non-blank where the hub refuses blanks.
+    # Request bodies get their own components: closed (core/api/schema.py) and with their strings
+    # non-blank where the hub refuses blanks.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "core.db.models.Status",
@@ -258,7 +258,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
-        "core.api.schema.close_request_bodies",
     ],
 }
 # Requests per minute per tenant (auth: per client address), overridable per tenant in

@@ -4,7 +4,7 @@ import time
 
 import structlog
 from django.conf import settings
-from django.http import QueryDict
+from django.http import JsonResponse, QueryDict
 
 from core.api.exceptions import ValidationFailed, json_error_response
 from core.observability.metrics import API_ERRORS
@@ -161,11 +161,11 @@ def _handles(view_func, method: str) -> bool:
     actions = getattr(view_func, "actions", None)  # a DRF viewset's routes
     if actions is not None:
         return method.lower() in actions
-    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    view_class = getattr(view_func, "view_class", None)  # set by View.as_view (DRF's APIView included)
     return view_class is not None and hasattr(view_class, method.lower())
 
 
-def _unknown(names) -> object:
+def _unknown(names) -> JsonResponse:
     return json_error_response(ValidationFailed(
         "The request has query parameters this operation does not take.",
         details={name: ["Unknown query parameter."] for name in sorted(names)},

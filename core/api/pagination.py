@@ -34,14 +34,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _instance_key(row) -> tuple[str, str]:
-    return row.created_at.isoformat(), str(row.pk)
+def _instance_key(row) -> tuple[datetime, uuid.UUID]:
+    return row.created_at, row.pk
 
 
-def _encode(key: tuple[str, str], descending: bool) -> str:
+def _encode(key: tuple[datetime, uuid.UUID | str], descending: bool) -> str:
     created_at, pk = key
-    micros = (datetime.fromisoformat(created_at) - _EPOCH) // _MICROSECOND
-    return f"{micros}-{uuid.UUID(pk).hex}-{'d' if descending else 'a'}"
+    micros = (created_at - _EPOCH) // _MICROSECOND
+    return f"{micros}-{uuid.UUID(str(pk)).hex}-{'d' if descending else 'a'}"
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID, bool]:
@@ -143,7 +143,7 @@ class KeysetPagination(BasePagination):
         return plan.present(self._trim(rows, page, plan.cursor_key))
 
     def _trim(self, rows: list, page: PageRequest, key) -> list:
-        """`key(row)` is the row's (created_at, pk) in the cursor's text form."""
+        """`key(row)` is the row's (created_at, pk)."""
         self.has_more = len(rows) > page.limit
         rows = rows[: page.limit]
         self.next_cursor = _encode(key(rows[-1]), page.descending) if self.has_more else None

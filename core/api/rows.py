@@ -9,6 +9,7 @@ serializers, dotted sources, custom `to_representation`, a non-UTC or non-ISO ti
 the view uses DRF as before. tests/api/test_list_rows.py holds every list route equal to DRF's bytes.
 """
 
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
@@ -116,7 +117,7 @@ class RowPlan:
         self.keys = keys
         self._camelized = camelized
         self._rows_class = PlainRows if plain else CamelCaseRows
-        # The cursor wants (created_at, pk) as text: they ride after the shown columns unless shown.
+        # The cursor's (created_at, pk), read as text: they ride after the shown columns unless shown.
         self._expressions = list(expressions)
         cursor = (IsoTimestamp("created_at"), Cast(model._meta.pk.name, models.TextField()))
         for expression in cursor:
@@ -127,10 +128,10 @@ class RowPlan:
     def select(self, queryset):
         return queryset.values_list(*self._expressions)
 
-    def cursor_key(self, row) -> tuple[str, str]:
-        """(created_at.isoformat(), str(pk)) of a selected row, as the paginator's cursor wants them."""
+    def cursor_key(self, row) -> tuple[datetime, str]:
+        """(created_at, pk) of a selected row, as the paginator's cursor wants them."""
         created_at, pk = (row[position] for position in self._cursor_at)
-        return created_at.removesuffix("Z") + "+00:00", pk
+        return datetime.fromisoformat(created_at), pk
 
     def present(self, rows) -> CamelCaseRows:
         # zip() stops at the shown keys: the cursor's own columns, selected last, are left out.

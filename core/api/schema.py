@@ -21,7 +21,7 @@ from rest_framework import serializers
 
 from core.api.idempotency import IdempotencyMixin
 
-__all__ = ["ERROR_SCHEMA", "HubAutoSchema", "close_request_bodies"]
+__all__ = ["ERROR_SCHEMA", "HubAutoSchema"]
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -84,6 +84,12 @@ class HubAutoSchema(AutoSchema):
             })
         return operation
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request":  # closed: core/api/strictness.py refuses what a body does not take
+            schema.setdefault("additionalProperties", False)
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if isinstance(field, serializers.DictField):  # bounds of a JSON object DRF checks, stated
@@ -137,11 +143,3 @@ def _envelope(response: dict) -> None:
         return  # already {data, meta}
     media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}
 
-
-def close_request_bodies(result, generator, request, public):
-    """Postprocessing hook: every request component (COMPONENT_SPLIT_REQUEST names them …Request) is
-    closed, as the hub refuses unknown fields; a map-valued field keeps its own additionalProperties."""
-    for name, component in result.get("components", {}).get("schemas", {}).items():
-        if name.endswith("Request") and "properties" in component:
-            component.setdefault("additionalProperties", False)
-    return result

@@ -41,6 +41,14 @@ class BoundedDictField(serializers.DictField):
         return value
 
 
+_CHARACTER = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+# A host name or an IPv4 address: a bracketed IPv6 literal is left out, as one the pattern cannot
+# check parses nowhere (urlsplit raises on "[Ab]").
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?"
+_PATH = rf"(?:/{_CHARACTER}*)*"
+_QUERY = rf"(?:{_CHARACTER}|[/?])*"
+
+
 class WebUrlField(RegexField):
     """An absolute web URL in RFC 3986's ASCII form, checked by a pattern the schema publishes as is,
     so that what the schema allows the hub takes and answers back as a valid `uri` (Django's
@@ -52,10 +60,3 @@ class WebUrlField(RegexField):
         kwargs.setdefault("error_messages", {"invalid": f"Must be an absolute {' or '.join(schemes)} URL."})
         super().__init__(rf"\A(?:{'|'.join(schemes)})://{_HOST}{_PATH}(?:\?{_QUERY})?(?:#{_QUERY})?\Z", **kwargs)
 
-
-_CHARACTER = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
-# A host name or an IPv4 address: a bracketed IPv6 literal is left out, as one the pattern cannot
-# check parses nowhere (urlsplit raises on "[Ab]").
-_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]{1,5})?"
-_PATH = rf"(?:/{_CHARACTER}*)*"
-_QUERY = rf"(?:{_CHARACTER}|[/?])*"
