@@ -160,6 +160,7 @@ class KeysetPagination(BasePagination):
                 "data": schema,
                 "meta": {
                     "type": "object",
+                    "required": ["nextCursor", "hasMore"],
                     "properties": {
                         "nextCursor": {"type": "string", "nullable": True},
                         "hasMore": {"type": "boolean"},
