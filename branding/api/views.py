@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from branding import services
 from branding.models import TenantBranding, TenantConfig
-from core.api.serializers import StrictBooleanField, WebUrlField
+from core.api.serializers import PatternField, StrictBooleanField, WebUrlField
 from core.api.views import TenantScopedAPIView
 
 COLOR = r"\A#[0-9a-fA-F]{6}\Z"
@@ -19,9 +19,9 @@ MAX_RATE_LIMIT = 100_000
 
 class BrandingSerializer(serializers.ModelSerializer):
     logo_url = WebUrlField(required=False, allow_blank=True, default="")
-    primary_color = serializers.RegexField(COLOR, required=False, allow_blank=True, default="")
-    secondary_color = serializers.RegexField(COLOR, required=False, allow_blank=True, default="")
-    domain = serializers.RegexField(
+    primary_color = PatternField(COLOR, required=False, allow_blank=True, default="")
+    secondary_color = PatternField(COLOR, required=False, allow_blank=True, default="")
+    domain = PatternField(
         r"\A(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z", required=False, allow_null=True, default=None
     )
 

@@ -5,7 +5,7 @@ from rest_framework.fields import RegexField
 
 from core.db.models import Status
 
-__all__ = ["BoundedDictField", "StatusChangeSerializer", "StrictBooleanField", "WebUrlField"]
+__all__ = ["BoundedDictField", "PatternField", "StatusChangeSerializer", "StrictBooleanField", "WebUrlField"]
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -41,6 +41,17 @@ class BoundedDictField(serializers.DictField):
         return value
 
 
+class PatternField(RegexField):
+    """A string matching `pattern`, anchored with \\A and \\Z (Python's $ also matches before a final
+    newline). A mismatch names the pattern as the schema publishes it (^…$), so the client can see
+    what was expected instead of "does not match the required pattern"."""
+
+    def __init__(self, pattern: str, **kwargs):
+        shown = pattern.replace(r"\A", "^").replace(r"\Z", "$")
+        kwargs.setdefault("error_messages", {"invalid": f'Must match the pattern "{shown}".'})
+        super().__init__(pattern, **kwargs)
+
+
 _CHARACTER = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
 # A host name or an IPv4 address: a bracketed IPv6 literal is left out, as one the pattern cannot
 # check parses nowhere (urlsplit raises on "[Ab]").
@@ -49,7 +60,7 @@ _PATH = rf"(?:/{_CHARACTER}*)*"
 _QUERY = rf"(?:{_CHARACTER}|[/?])*"
 
 
-class WebUrlField(RegexField):
+class WebUrlField(PatternField):
     """An absolute web URL in RFC 3986's ASCII form, checked by a pattern the schema publishes as is,
     so that what the schema allows the hub takes and answers back as a valid `uri` (Django's
     URLValidator refuses many a URL `format: uri` allows). What the hub then requires of the host

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ActionKeyField
-from core.api.serializers import StatusChangeSerializer
+from core.api.serializers import PatternField, StatusChangeSerializer
 from identity.models import ApiKey, ApiKeyProfile, ApiKeyStatus, Group, GroupPermission, User
 
 
@@ -21,7 +21,7 @@ class LogoutSerializer(serializers.Serializer):
 
 class AcceptInvitationSerializer(serializers.Serializer):
     # As the hub mints them (secrets.token_urlsafe): anything else can be no invitation.
-    token = serializers.RegexField(r"\A[A-Za-z0-9_-]{1,200}\Z", max_length=200)
+    token = PatternField(r"\A[A-Za-z0-9_-]{1,200}\Z", max_length=200)
     password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
 
 
@@ -96,7 +96,7 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class GroupWriteSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"\A[\w .-]{1,100}\Z", max_length=100)
+    name = PatternField(r"\A[\w .-]{1,100}\Z", max_length=100)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
@@ -124,7 +124,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"\A[\w .:-]{1,100}\Z", max_length=100)
+    name = PatternField(r"\A[\w .:-]{1,100}\Z", max_length=100)
     profile = serializers.ChoiceField(choices=ApiKeyProfile.choices, required=False, allow_null=True)
     scopes = serializers.ListField(child=ActionKeyField(), required=False, max_length=500)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)

@@ -76,3 +76,9 @@ def test_authz_check_refuses_a_user_id_rather_than_answer_about_the_caller(api, 
     response = api.post("/v1/authz/check", body, token=world.nobody_token)
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"userId": ["Unknown field."]}
+
+
+def test_a_pattern_error_names_the_pattern_as_the_schema_shows_it(api, world):
+    response = api.call("PUT", "/v1/branding", {"primaryColor": "red"}, world.admin_token)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"primaryColor": ['Must match the pattern "^#[0-9a-fA-F]{6}$".']}
