@@ -97,10 +97,12 @@ class ApiExceptionMiddleware:
 
 
 class _ReadQueryDict(QueryDict):
-    """A query string that remembers which parameter names the view asked for."""
+    """A query string that remembers which parameter names the view asked for, and which of them it
+    asked for as lists (the only ones that may be given more than once)."""
 
     def __init__(self, query_string: str):
         self.asked: set[str] = set()
+        self.listed: set[str] = set()
         super().__init__(query_string)
         self.asked.clear()  # filling the dict asks too
 
@@ -118,7 +120,17 @@ class _ReadQueryDict(QueryDict):
 
     def getlist(self, key, default=None):
         self.asked.add(key)
+        self.listed.add(key)
         return super().getlist(key, default)
+
+    def problems(self) -> dict:
+        """{name: [message]} for every parameter no one asked for, or given more than once for a
+        view that reads one value (`?limit=1&limit=2`: the schema says integer, not array)."""
+        found = {name: ["Unknown query parameter."] for name in self.keys() - self.asked}
+        for name, values in self.lists():
+            if len(values) > 1 and name in self.asked and name not in self.listed:
+                found[name] = ["Given more than once; this parameter takes one value."]
+        return found
 
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -145,14 +157,13 @@ class QueryParametersMiddleware:
         params = _ReadQueryDict(query_string)
         request.GET = params
         response = self.get_response(request)
-        unknown = set(params.keys()) - params.asked
-        if unknown and 200 <= response.status_code < 300:
-            return _unknown(unknown)
+        if 200 <= response.status_code < 300 and (problems := params.problems()):
+            return _refused(problems)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method in _WRITES and isinstance(request.GET, _ReadQueryDict) and _handles(view_func, request.method):
-            return _unknown(request.GET.keys())
+            return _refused({name: ["Unknown query parameter."] for name in request.GET})
         return None
 
 
@@ -165,8 +176,8 @@ def _handles(view_func, method: str) -> bool:
     return view_class is not None and hasattr(view_class, method.lower())
 
 
-def _unknown(names) -> JsonResponse:
+def _refused(problems: dict) -> JsonResponse:
     return json_error_response(ValidationFailed(
-        "The request has query parameters this operation does not take.",
-        details={name: ["Unknown query parameter."] for name in sorted(names)},
+        "The query string does not fit this operation (details: by parameter).",
+        details=dict(sorted(problems.items())),
     ))

@@ -56,6 +56,16 @@ _DESCRIPTIONS = {
     "500": "An internal error.",
     "503": "A dependency is unavailable.",
 }
+# Refused by gunicorn before the hub runs, with its own HTML page (docs/decisions.md).
+_SERVER_REFUSALS = {
+    "414": "The request line is over 4,094 bytes: refused by the web server, as HTML, before the hub runs.",
+    "431": "A header is over 8,190 bytes: refused by the web server, as HTML, before the hub runs.",
+}
+# Text DRF's CharField takes as blank: what str.strip() removes (Python's isspace), as one class that
+# reads the same in Python and ECMAScript regexes (`\s` does not: \x1c-\x1f are space to Python only,
+# \ufeff to ECMAScript only).
+_PYTHON_SPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+NOT_BLANK = f"[^{_PYTHON_SPACE}]"
 _WRITES = ("post", "put", "patch", "delete")
 
 
@@ -82,6 +92,9 @@ class HubAutoSchema(AutoSchema):
             operation["responses"].setdefault(status, {
                 "description": description, "content": {"application/json": {"schema": error.ref}},
             })
+        for status, description in _SERVER_REFUSALS.items():
+            operation["responses"][status] = {"description": description,
+                                              "content": {"text/html": {"schema": {"type": "string"}}}}
         return operation
 
     def _map_basic_serializer(self, serializer, direction):
@@ -92,6 +105,9 @@ class HubAutoSchema(AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        trimmed = isinstance(field, serializers.CharField) and field.trim_whitespace and not field.allow_blank
+        if direction == "request" and trimmed and "pattern" not in schema and schema.get("type") == "string":
+            schema["pattern"] = NOT_BLANK  # DRF trims, then refuses "": the schema says so
         if isinstance(field, serializers.DictField):  # bounds of a JSON object DRF checks, stated
             if not field.allow_empty:
                 schema["minProperties"] = 1

@@ -24,6 +24,12 @@ def test_a_query_parameter_no_operation_takes_is_a_400_naming_it(api, world):
     assert api.get("/v1/users?limit=2&status=active&q=a&sort=created_at:asc", token=world.admin_token).status_code == 200
 
 
+def test_a_parameter_that_takes_one_value_given_twice_is_a_400(api, world):
+    response = api.get("/v1/users?limit=1&limit=2", token=world.admin_token)
+    assert response.status_code == 400
+    assert error(response)["details"] == {"limit": ["Given more than once; this parameter takes one value."]}
+
+
 def test_a_write_with_a_query_string_is_refused_before_it_runs(api, world):
     response = api.post("/v1/api-keys?dryRun=true", {"name": "ci", "profile": "read-only"}, token=world.admin_token)
     assert response.status_code == 400 and error(response)["details"] == {"dryRun": ["Unknown query parameter."]}
