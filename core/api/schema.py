@@ -66,6 +66,7 @@ _SERVER_REFUSALS = {
 # \ufeff to ECMAScript only).
 _PYTHON_SPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
 NOT_BLANK = f"[^{_PYTHON_SPACE}]"
+_NOT_BLANK_MARK = "_hub_not_blank"  # from _map_serializer_field to _insert_field_validators
 _WRITES = ("post", "put", "patch", "delete")
 
 
@@ -106,14 +107,19 @@ class HubAutoSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         trimmed = isinstance(field, serializers.CharField) and field.trim_whitespace and not field.allow_blank
-        if direction == "request" and trimmed and "pattern" not in schema and schema.get("type") == "string":
-            schema["pattern"] = NOT_BLANK  # DRF trims, then refuses "": the schema says so
+        if direction == "request" and trimmed and schema.get("type") == "string":
+            schema[_NOT_BLANK_MARK] = True  # DRF trims, then refuses "": said once validators had their say
         if isinstance(field, serializers.DictField):  # bounds of a JSON object DRF checks, stated
             if not field.allow_empty:
                 schema["minProperties"] = 1
             if getattr(field, "max_properties", None) is not None:
                 schema["maxProperties"] = field.max_properties
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)  # a field's own pattern (RegexValidator) first
+        if schema.pop(_NOT_BLANK_MARK, False) and "pattern" not in schema:
+            schema["pattern"] = NOT_BLANK
 
     def _get_request_for_media_type(self, serializer, direction="request"):
         if self.method == "PATCH" and getattr(serializer, "whole_in_patch", False):

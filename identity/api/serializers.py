@@ -1,13 +1,13 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ActionKeyField
-from core.api.serializers import PatternField, StatusChangeSerializer
+from core.api.serializers import EmailAddressField, PatternField, StatusChangeSerializer
 from identity.models import ApiKey, ApiKeyProfile, ApiKeyStatus, Group, GroupPermission, User
 
 
 class LoginSerializer(serializers.Serializer):
     tenant = serializers.SlugField(max_length=63, help_text="The tenant's slug.")
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
 
 
@@ -60,7 +60,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     password = serializers.CharField(
         max_length=1024, required=False, trim_whitespace=False, write_only=True, style={"input_type": "password"}
@@ -84,7 +84,7 @@ def user_created(new_user) -> dict:
 
 
 class UserUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, required=False)
+    email = EmailAddressField(required=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 

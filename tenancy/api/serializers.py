@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.serializers import EmailAddressField
 from tenancy.models import Tenant, TenantPackage
 
 
@@ -26,7 +27,7 @@ class TenantSerializer(serializers.ModelSerializer):
 
 
 class AdminUserSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
