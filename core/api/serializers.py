@@ -75,8 +75,9 @@ class WebUrlField(PatternField):
 
 
 
-# An RFC 5321 addr-spec in ASCII: dot-atoms before the @, host-name labels and a letter TLD after.
-EMAIL_PATTERN = (r"\A[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+# An RFC 5321 addr-spec in ASCII: dot-atoms of at most 64 characters before the @, host-name labels
+# and a letter TLD after.
+EMAIL_PATTERN = (r"\A(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                  r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\Z")
 
 
