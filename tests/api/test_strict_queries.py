@@ -101,3 +101,11 @@ def test_only_an_api_key_is_exchanged_and_only_a_session_logs_out(api, world):
 def test_a_trailing_slash_is_a_404_in_the_envelope_never_a_redirect(api, world, method):
     response = api.call(method, "/v1/users/", {} if method == "POST" else None, token=world.admin_token)
     assert response.status_code == 404 and error(response)["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("email, status", [
+    ("rep@acme.com", 201), ("0@0.a", 400), ("rep@acme.com\n", 400), (" rep@acme.com", 400), ("a" * 65 + "@acme.com", 400),
+])
+def test_an_email_is_taken_exactly_when_its_published_pattern_says_so(api, world, email, status):
+    response = api.post("/v1/users", {"email": email}, token=world.admin_token)
+    assert response.status_code == status, response.content
