@@ -12,6 +12,7 @@ AUTH_ACTIONS = frozenset(
         "auth.login.failed",
         "auth.logout",
         "auth.refresh.reuse_detected",
+        "auth.reauthentication.failed",
         "auth.invitation.accepted",
     }
 )

@@ -190,8 +190,12 @@ ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_LIFETIME_MINUTES
 REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_LIFETIME_DAYS", default=14))
 if not timedelta(days=7) <= REFRESH_TOKEN_LIFETIME <= timedelta(days=30):
     raise ImproperlyConfigured("REFRESH_TOKEN_LIFETIME_DAYS must be between 7 and 30")
+# A rotated refresh token presented again this soon, while its successor is unused, gets that same
+# successor pair back (a client's retry) instead of revoking its family (identity/sessions.py).
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
 SERVICE_TOKEN_LIFETIME = timedelta(minutes=env.int("SERVICE_TOKEN_LIFETIME_MINUTES", default=10))
-# Spec §6: 5 login attempts per 15 minutes per IP + tenant + email.
+# Spec §6: 5 login attempts per 15 minutes per IP + tenant + email; failures only (issue 26): a
+# success clears its key's count.
 LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default=15 * 60)
 # An API key's last_used_at is written at most this often (not on every request).

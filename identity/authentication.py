@@ -8,7 +8,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -31,14 +30,14 @@ from core.db.lookup import RowLookup
 from core.db.models import Status
 from core.middleware import client_ip
 from core.ratelimit import request_counter
-from identity import api_keys, principal_rows
+from identity import api_keys, live_sessions, principal_rows
 from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.principal import Principal
 from identity.tokens import VERIFIED_TOKENS_KEPT, TokenType, decode_access_token
 from tenancy.models import Tenant
 
-__all__ = ["HubAuthentication", "blacklist_access_token", "bearer_credential"]
+__all__ = ["HubAuthentication", "bearer_credential"]
 
 
 def bearer_credential(request) -> str | None:
@@ -47,17 +46,6 @@ def bearer_credential(request) -> str | None:
     if scheme.lower() != "bearer" or not credential.strip():
         return None
     return credential.strip()
-
-
-def _blacklist_key(jti: str) -> str:
-    return f"jwt-blacklist:{jti}"
-
-
-def blacklist_access_token(claims: dict) -> None:
-    """Refuse this access token until it expires anyway (logout)."""
-    remaining = int(claims["exp"] - timezone.now().timestamp())
-    if remaining > 0:
-        cache.set(_blacklist_key(claims["jti"]), True, timeout=remaining + 1)
 
 
 def _request_cache_reads(request, tenant_id, principal_type: str, principal_id, *extra_keys) -> CacheReads:
@@ -140,9 +128,7 @@ _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
 
 def _token_subject(model, claims, reads: CacheReads):
     """The user or API key a token names, in the tenant it names: cached, or one query when its row
-    changed; a revoked token is refused first."""
-    if reads.get(_blacklist_key(claims["jti"])):
-        raise TokenRevoked()
+    changed."""
     row = principal_rows.PrincipalRow(_SUBJECTS[model], reads, claims["tenantId"], claims["type"], claims["sub"])
     subject = row.cached() or row.fetch(pk=claims["sub"], tenant_id=claims["tenantId"])
     if subject is None:
@@ -198,8 +184,9 @@ class HubAuthentication(BaseAuthentication):
 
     def _from_jwt(self, credential, request) -> Principal:
         claims = decode_access_token(credential)
-        reads = _request_cache_reads(request, claims["tenantId"], claims["type"], claims["sub"],
-                                     _blacklist_key(claims["jti"]))
+        is_user = claims["type"] == TokenType.USER
+        session_keys = [live_sessions.cache_key(claims["tenantId"], claims["sid"])] if is_user else []
+        reads = _request_cache_reads(request, claims["tenantId"], claims["type"], claims["sub"], *session_keys)
         if claims["type"] == TokenType.SERVICE:
             api_key = _token_subject(ApiKey, claims, reads)
             tenant = _check_tenant(api_key.tenant, request)
@@ -209,6 +196,9 @@ class HubAuthentication(BaseAuthentication):
         user = _token_subject(User, claims, reads)
         tenant = _check_tenant(user.tenant, request)
         _check_user(user)
+        # Last, so that a suspension (which ends the user's sessions too) still says so.
+        if not live_sessions.is_alive(claims["tenantId"], claims["sid"], reads):
+            raise TokenRevoked()
         return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims, cache_reads=reads)
 
 

@@ -203,6 +203,9 @@ class RefreshToken(TenantScopedModel):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.UUIDField(null=True, blank=True)
+    # The pair this token was rotated into, sealed under a key only this token's secret derives
+    # (identity/successor_seal.py): what a retry inside the reuse grace window gets back.
+    sealed_successor = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "refresh_token"

@@ -12,8 +12,9 @@ from core.api.exceptions import Conflict, DuplicateResource, ForbiddenAction, No
 from core.cache.versions import bump_tenant_version
 from core.db.models import Status, change_status
 from identity import api_keys
-from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
-from identity.sessions import IssuedInvitation, create_invitation
+from identity.live_sessions import end_user_sessions
+from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, User, UserGroup
+from identity.sessions import IssuedInvitation, check_credential_change, create_invitation
 from outbox.services import emit
 from tenancy.selectors import entitled_actions
 
@@ -187,24 +188,32 @@ def _changed(instance, values: dict) -> list[str]:
     return changed
 
 
-@transaction.atomic
-def update_user(*, user: User, actor: Actor, **values) -> User:
+def update_user(*, user: User, actor: Actor, current_password: str | None = None, session=None, **values) -> User:
+    """A change of a user's fields, in one transaction. The user's own change of their e-mail (the
+    login) or password needs proof first (`sessions.check_credential_change`) and ends every other
+    session of theirs: all but `session`, the caller's."""
     if "email" in values:
         values["email"] = _normalize_email(values["email"])
-        _ensure_unique(User, tenant=user.tenant, field="email", value=values["email"], exclude=user)
-    changed = _changed(user, values)
-    if changed:
+    own_credentials = check_credential_change(user=user, actor=actor, values=values, current_password=current_password)
+    with transaction.atomic():
+        if "email" in values:
+            _ensure_unique(User, tenant=user.tenant, field="email", value=values["email"], exclude=user)
+        password = values.pop("password", None)
+        changed = _changed(user, values)
+        if password is not None:
+            user.set_password(password)
+            changed.append("password")
+        if not changed:
+            return user
         user.save(update_fields=[*changed, "updated_at"])
+        metadata = {"changedFields": sorted(changed)}
+        if own_credentials:
+            # Fail-closed (503) if the other sessions' access tokens cannot be refused at once.
+            metadata["endedRefreshTokens"] = end_user_sessions(user, keep=session, confirm=True)
         record(tenant=user.tenant, action="users.update", entity_type="user", entity_id=user.pk, actor=actor,
-               metadata={"changedFields": sorted(changed)})
+               metadata=metadata)
         emit("user.updated", tenant=user.tenant, data={"userId": str(user.pk), "changedFields": sorted(changed)})
     return user
-
-
-def _revoke_sessions(user: User) -> None:
-    RefreshToken.objects.for_tenant(user.tenant).filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
 
 
 @transaction.atomic
@@ -240,7 +249,7 @@ def set_user_status(*, user: User, status: str, reason: str = "", actor: Actor) 
         raise Conflict("You cannot suspend yourself.")
     previous = change_status(user, status, reason)
     if status == Status.SUSPENDED:
-        _revoke_sessions(user)
+        end_user_sessions(user, confirm=False)
     bump_tenant_version(user.tenant_id)
     record(tenant=user.tenant, action="users.status.update", entity_type="user", entity_id=user.pk, actor=actor,
            metadata={"from": previous, "to": status})
@@ -267,7 +276,7 @@ def delete_user(*, user: User, actor: Actor) -> User:
     user.set_unusable_password()
     user.save(update_fields=["email", "name", "deleted_at", "password", "updated_at"])
     redact_stored_responses(tenant=user.tenant, resource_id=user.pk, replacements={"email": user.email, "name": ""})
-    _revoke_sessions(user)
+    end_user_sessions(user, confirm=False)
     Invitation.objects.for_tenant(user.tenant).filter(user=user, accepted_at__isnull=True).delete()
     UserGroup.objects.for_tenant(user.tenant).filter(user=user).delete()
     for api_key in ApiKey.objects.for_tenant(user.tenant).filter(created_by=user).exclude(status=ApiKeyStatus.REVOKED):

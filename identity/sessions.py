@@ -1,5 +1,5 @@
 """Logging in and staying logged in: login, refresh rotation with reuse detection, logout,
-invitation acceptance, and service tokens minted from API keys.
+invitation acceptance, proof of the current password, and service tokens minted from API keys.
 
 Refresh tokens and invitation tokens are opaque random strings; only their SHA-256 is stored (the
 secrets carry 256 bits of entropy, so a fast hash is enough — unlike passwords).
@@ -8,11 +8,14 @@ secrets carry 256 bits of entropy, so a fast hash is enough — unlike passwords
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,11 +31,13 @@ from core.api.exceptions import (
     TokenRevoked,
     Unauthorized,
     Unprocessable,
+    ValidationFailed,
 )
 from core.db.models import Status
-from core.ratelimit import hit
-from identity.authentication import blacklist_access_token
+from core.ratelimit import counter_key, hit
+from identity.live_sessions import end_sessions
 from identity.models import Invitation, RefreshToken, User
+from identity.successor_seal import open_successor, seal_successor
 from identity.tokens import TokenType, issue_access_token
 from tenancy.selectors import platform_tenant, tenant_by_slug
 
@@ -40,6 +45,7 @@ __all__ = [
     "IssuedInvitation",
     "SessionTokens",
     "accept_invitation",
+    "check_credential_change",
     "create_invitation",
     "login",
     "logout",
@@ -87,16 +93,17 @@ def _issue_session(user, *, family=None) -> SessionTokens:
     """A new access token and a new refresh token (in `family`, or a new one). Inside a transaction."""
     jti = uuid.uuid4()
     secret = secrets.token_urlsafe(32)
+    family = family or uuid.uuid4()
     RefreshToken.objects.create(
         tenant=user.tenant,
         user=user,
         jti=jti,
-        family=family or uuid.uuid4(),
+        family=family,
         token_hash=_sha256(secret),
         expires_at=timezone.now() + settings.REFRESH_TOKEN_LIFETIME,
     )
     access = issue_access_token(
-        subject=user.pk, tenant_id=user.tenant_id, token_type=TokenType.USER, groups=_group_names(user)
+        subject=user.pk, tenant_id=user.tenant_id, token_type=TokenType.USER, groups=_group_names(user), session=family
     )
     return SessionTokens(access.token, f"{jti.hex}.{secret}", access.expires_in)
 
@@ -112,13 +119,21 @@ def _login_attempt_key(ip, tenant_slug: str, email: str) -> str:
     return "login:" + _sha256(f"{ip}|{tenant_slug.lower()}|{email.lower()}")
 
 
+def _attempt(key: str):
+    """Count an attempt that may fail, before it is checked: counting first keeps concurrent
+    guesses to the limit exactly. One that succeeds then clears the count (`_succeeded`), so only
+    failures add up."""
+    return hit(key, limit=settings.LOGIN_ATTEMPTS_LIMIT, window_seconds=settings.LOGIN_ATTEMPTS_WINDOW_SECONDS)
+
+
+def _succeeded(key: str) -> None:
+    cache.delete(counter_key(key, settings.LOGIN_ATTEMPTS_WINDOW_SECONDS, time.time()))
+
+
 def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> SessionTokens:
     """Tokens for valid credentials; every failure is audited and answers the same UNAUTHORIZED."""
-    attempt = hit(
-        _login_attempt_key(ip, tenant_slug, email),
-        limit=settings.LOGIN_ATTEMPTS_LIMIT,
-        window_seconds=settings.LOGIN_ATTEMPTS_WINDOW_SECONDS,
-    )
+    attempt_key = _login_attempt_key(ip, tenant_slug, email)
+    attempt = _attempt(attempt_key)
     tenant = tenant_by_slug(tenant_slug)
     user = (
         User.objects.select_related("tenant").filter(tenant=tenant, email__iexact=email.strip()).first()
@@ -148,6 +163,7 @@ def login(*, tenant_slug: str, email: str, password: str, ip: str | None) -> Ses
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         record(tenant=tenant, action="auth.login", entity_type="user", entity_id=user.pk, actor=Actor.for_user(user))
+    _succeeded(attempt_key)
     LOGINS.labels(outcome="success").inc()
     return tokens
 
@@ -179,11 +195,12 @@ def _parse_refresh_token(raw: str) -> tuple[uuid.UUID, str]:
 def refresh(*, refresh_token: str) -> SessionTokens:
     """Rotate: the presented token is spent and a new pair issued in the same family.
 
-    Presenting a token that was already rotated means it was copied: the whole family is revoked and
-    the reuse audited, so whoever holds the newest token is logged out too.
+    Presenting a token that was already rotated means it was copied — unless it comes back within
+    REFRESH_REUSE_GRACE_SECONDS while its successor is still unused, as a client's retry does: that
+    gets the same successor pair again. Otherwise the whole family is revoked and the reuse audited,
+    so whoever holds the newest token is logged out too.
     """
     jti, secret = _parse_refresh_token(refresh_token)
-    reused = False
     with transaction.atomic():
         stored = (
             RefreshToken.objects.select_for_update().select_related("user__tenant").filter(jti=jti).first()
@@ -191,18 +208,19 @@ def refresh(*, refresh_token: str) -> SessionTokens:
         if stored is None or not hmac.compare_digest(stored.token_hash, _sha256(secret)):
             raise InvalidToken("The refresh token is invalid.")
         if stored.revoked_at is not None:
-            if stored.replaced_by is not None:
-                reused = True
-                revoked = RefreshToken.objects.for_tenant(stored.tenant_id).filter(
-                    family=stored.family, revoked_at__isnull=True
-                ).update(revoked_at=timezone.now())
-                record(
-                    tenant=stored.user.tenant,
-                    action="auth.refresh.reuse_detected",
-                    entity_type="user",
-                    entity_id=stored.user_id,
-                    metadata={"family": str(stored.family), "revokedTokens": revoked},
-                )
+            if stored.replaced_by is None:
+                raise TokenRevoked("The refresh token has been revoked.")
+            retried = _successor_within_grace(stored, secret)
+            if retried is not None:
+                return retried
+            revoked = end_sessions(stored.tenant_id, [stored.family], confirm=False)
+            record(
+                tenant=stored.user.tenant,
+                action="auth.refresh.reuse_detected",
+                entity_type="user",
+                entity_id=stored.user_id,
+                metadata={"family": str(stored.family), "revokedTokens": revoked},
+            )
         elif stored.expires_at <= timezone.now():
             raise TokenExpired("The refresh token has expired.")
         else:
@@ -211,20 +229,47 @@ def refresh(*, refresh_token: str) -> SessionTokens:
             tokens = _issue_session(user, family=stored.family)
             stored.revoked_at = timezone.now()
             stored.replaced_by = uuid.UUID(hex=tokens.refresh_token.partition(".")[0])
-            stored.save(update_fields=["revoked_at", "replaced_by", "updated_at"])
+            stored.sealed_successor = seal_successor(
+                {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+                 "expires_in": tokens.expires_in},
+                secret=secret, jti=stored.jti,
+            )
+            stored.save(update_fields=["revoked_at", "replaced_by", "sealed_successor", "updated_at"])
             return tokens
     # Raised after the commit, so the family's revocation and its audit entry stay.
-    raise TokenRevoked("The refresh token has been revoked." if not reused else "The refresh token was reused.")
+    raise TokenRevoked("The refresh token was reused.")
+
+
+def _successor_within_grace(stored: RefreshToken, secret: str) -> SessionTokens | None:
+    """The pair `stored` was rotated into, when it was rotated within the grace window and that
+    pair is still the family's live one; None otherwise (reuse). A successor that was rotated in
+    turn, or revoked (logout, a password change), is never handed out again."""
+    now = timezone.now()
+    if not stored.sealed_successor or now - stored.revoked_at > timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS):
+        return None
+    successor = RefreshToken.objects.filter(tenant_id=stored.tenant_id, jti=stored.replaced_by).first()
+    if successor is None or successor.revoked_at is not None or successor.expires_at <= now:
+        return None
+    pair = open_successor(stored.sealed_successor, secret=secret, jti=stored.jti)
+    if pair is None:
+        return None
+    _ensure_can_sign_in(stored.user)
+    elapsed = int((now - stored.revoked_at).total_seconds())
+    return SessionTokens(pair["access_token"], pair["refresh_token"], max(0, pair["expires_in"] - elapsed))
 
 
 def logout(*, principal, refresh_token: str | None) -> None:
-    """Revoke the session's refresh token and refuse the access token from now on."""
+    """End the caller's session: its refresh tokens revoked, its access tokens refused from now on.
+
+    Fail-closed: when the cache cannot be told, nothing is revoked and the answer is 503
+    (identity/live_sessions.py)."""
     with transaction.atomic():
         if refresh_token:
             jti, secret = _parse_refresh_token(refresh_token)
             RefreshToken.objects.for_tenant(principal.tenant).filter(
                 jti=jti, user=principal.user, token_hash=_sha256(secret), revoked_at__isnull=True
             ).update(revoked_at=timezone.now())
+        end_sessions(principal.tenant.pk, [principal.claims["sid"]], confirm=True)
         record(
             tenant=principal.tenant,
             action="auth.logout",
@@ -232,7 +277,52 @@ def logout(*, principal, refresh_token: str | None) -> None:
             entity_id=principal.user.pk,
             actor=principal.actor,
         )
-    blacklist_access_token(principal.claims)
+
+
+def check_credential_change(*, user, actor, values: dict, current_password: str | None) -> bool:
+    """Whether `values` change `user`'s own credentials (their e-mail, their login, or their
+    password), with the current password checked if so, and the new password validated. Nobody
+    sets another user's password: an administrator reissues an invitation instead."""
+    own = actor.user is not None and actor.user.pk == user.pk
+    if "password" in values and not own:
+        raise Unprocessable("Only the user sets their password; reissue an invitation instead.",
+                            details={"password": ["Only the user themself may set it."]})
+    own_credentials = own and ("password" in values or values.get("email", user.email) != user.email)
+    if own_credentials:
+        if not current_password:
+            raise ValidationFailed(details={"currentPassword": ["Required to change your own email or password."]})
+        _verify_current_password(user=user, password=current_password)
+    if "password" in values:
+        try:
+            validate_password(values["password"], user)
+        except ValidationError as exc:
+            raise Unprocessable(details={"password": exc.messages}) from exc
+    return own_credentials
+
+
+def _verify_current_password(*, user, password: str) -> None:
+    """Proof that the caller knows `user`'s password, before a change of their own credentials.
+
+    A wrong password is 422 UNPROCESSABLE (details.currentPassword), not a 401: the caller's token
+    is fine, and a client must not take the answer for a logout. Failures are limited like logins,
+    per user (LOGIN_ATTEMPTS_LIMIT per LOGIN_ATTEMPTS_WINDOW_SECONDS), since whoever tries holds a
+    valid token and may come from any address; each one is audited."""
+    attempt_key = f"reauth:{user.pk}"
+    attempt = _attempt(attempt_key)
+    if not attempt.allowed:
+        _record_failed_reauthentication(user, "rate_limited")
+        raise RateLimited(attempt.retry_after, "Too many wrong passwords; try again later.")
+    if not user.check_password(password):
+        _record_failed_reauthentication(user, "wrong_password")
+        raise Unprocessable("The current password is not correct.",
+                            details={"currentPassword": ["The current password is not correct."]})
+    _succeeded(attempt_key)
+
+
+def _record_failed_reauthentication(user, reason: str) -> None:
+    with transaction.atomic():
+        record(tenant=user.tenant, action="auth.reauthentication.failed", entity_type="user", entity_id=user.pk,
+               actor=Actor.for_user(user), metadata={"reason": reason})
 
 
 def create_invitation(*, user, created_by=None) -> IssuedInvitation:

@@ -27,6 +27,9 @@ __all__ = ["IssuedToken", "TokenType", "decode_access_token", "issue_access_toke
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("sub", "tenantId", "type", "iat", "exp", "jti", "iss")
+# A user's token names its session (the refresh-token family it was issued with): logging out or
+# ending the session refuses it (identity/live_sessions.py).
+USER_CLAIMS = ("sid",)
 
 
 class TokenType:
@@ -104,7 +107,7 @@ class IssuedToken:
 
 
 def issue_access_token(
-    *, subject, tenant_id, token_type: str, groups=(), scopes=None, extra_claims=None
+    *, subject, tenant_id, token_type: str, groups=(), scopes=None, session=None, extra_claims=None
 ) -> IssuedToken:
     now = datetime.now(timezone.utc).replace(microsecond=0)
     lifetime = settings.SERVICE_TOKEN_LIFETIME if token_type == TokenType.SERVICE else settings.ACCESS_TOKEN_LIFETIME
@@ -121,6 +124,8 @@ def issue_access_token(
     }
     if scopes is not None:
         claims["scopes"] = list(scopes)
+    if session is not None:
+        claims["sid"] = str(session)
     claims.update(extra_claims or {})
     return IssuedToken(_backend().encode(claims), jti, expires_at, int(lifetime.total_seconds()))
 
@@ -141,6 +146,8 @@ def _verified_claims(token: str) -> dict:
     except TokenBackendError as exc:
         raise InvalidToken() from exc
     if any(claim not in claims for claim in REQUIRED_CLAIMS) or claims["type"] not in (TokenType.USER, TokenType.SERVICE):
+        raise InvalidToken()
+    if claims["type"] == TokenType.USER and any(claim not in claims for claim in USER_CLAIMS):
         raise InvalidToken()
     return claims
 

@@ -27,6 +27,7 @@ __all__ = [
     "NotFound",
     "PreconditionFailed",
     "RateLimited",
+    "ServiceUnavailable",
     "TenantMismatch",
     "TenantNotFound",
     "TenantOverrideForbidden",
@@ -192,6 +193,17 @@ class RateLimited(ApiError):
     def __init__(self, retry_after: int, message=None):
         self.retry_after = max(1, int(retry_after))
         super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
+class ServiceUnavailable(ApiError):
+    """Something the answer depends on cannot be reached now; nothing was changed."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "A dependency is unavailable; try again later."
+
+    def __init__(self, retry_after: int, message=None):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 PreconditionFailed = _error(

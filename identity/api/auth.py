@@ -54,9 +54,11 @@ class AcceptInvitationView(PublicAuthView):
 
 class LogoutView(APIView):
     tool_action = AUTHENTICATED
+    schema_errors = {"post": {"503": "SERVICE_UNAVAILABLE: the session could not be ended at once (see "
+                                     "Retry-After); nothing was revoked."}}
 
     @extend_schema(tags=AUTH_TAG, request=serializers.LogoutSerializer, responses={204: None},
-                   summary="Revoke the refresh token and the presented access token")
+                   summary="End the session: its refresh tokens and every access token issued with them")
     def post(self, request):
         if request.user.user is None:
             raise CredentialNotAllowed("Only user sessions log out; revoke API keys instead.")

@@ -86,6 +86,15 @@ def user_created(new_user) -> dict:
 class UserUpdateSerializer(serializers.Serializer):
     email = EmailAddressField(required=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    password = serializers.CharField(
+        max_length=1024, required=False, trim_whitespace=False, write_only=True, style={"input_type": "password"},
+        help_text="Your own new password (nobody sets another user's: reissue an invitation instead).",
+    )
+    current_password = serializers.CharField(
+        max_length=1024, required=False, trim_whitespace=False, write_only=True, style={"input_type": "password"},
+        help_text="Your current password: required when you change your own email or password, which also "
+                  "ends your other sessions.",
+    )
 
 
 class GroupSerializer(serializers.ModelSerializer):

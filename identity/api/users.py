@@ -27,6 +27,12 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = User.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.UserSerializer
     filterset_class = UserFilter
+    schema_errors = {"partial_update": {
+        "422": "UNPROCESSABLE: the current password is wrong (details.currentPassword), the new one fails the "
+               "password policy (details.password), or the password is another user's (details.password).",
+        "503": "SERVICE_UNAVAILABLE: your other sessions could not be ended at once (see Retry-After); "
+               "nothing was changed.",
+    }}
     tool_action = {
         "list": "users.read",
         "retrieve": "users.read",
@@ -46,7 +52,8 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     def partial_update(self, request, pk=None):
         user = self.get_object()
         data = self.validated(serializers.UserUpdateSerializer)
-        services.update_user(user=user, actor=request.user.actor, **data)
+        session = (request.user.claims or {}).get("sid")
+        services.update_user(user=user, actor=request.user.actor, session=session, **data)
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(request=StatusChangeSerializer, responses=serializers.UserSerializer)

@@ -1,8 +1,13 @@
 import json
+import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from identity.models import RefreshToken
 from identity.services import create_api_key, create_user
+from identity.tokens import TokenType, issue_access_token
 from tests.factories import TenantFactory
 
 PASSWORD = "correct horse battery staple"
@@ -33,6 +38,16 @@ class Api:
 
     def login(self, tenant, email, password=PASSWORD, **headers):
         return self.post("/v1/auth/login", {"tenant": tenant.slug, "email": email, "password": password}, **headers)
+
+
+def session_token(user) -> str:
+    """An access token of a new session of `user`, minted directly: no login, so no audit entry
+    names the user (a test may then delete the row)."""
+    family = uuid.uuid4()
+    RefreshToken.objects.create(tenant_id=user.tenant_id, user=user, jti=uuid.uuid4(), family=family,
+                                token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=1))
+    return issue_access_token(subject=user.pk, tenant_id=user.tenant_id, token_type=TokenType.USER,
+                              session=family).token
 
 
 @pytest.fixture

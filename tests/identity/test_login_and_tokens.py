@@ -12,7 +12,7 @@ from audit.models import AuditLog
 from identity import sessions
 from identity.tokens import _backend, issue_access_token
 from tests.concurrency import run_concurrently
-from tests.identity.conftest import PASSWORD
+from tests.identity.conftest import PASSWORD, session_token
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_expired_tampered_and_forged_tokens_are_refused(api, whoami_urls, user, 
 def test_token_for_a_tenant_that_does_not_exist(api, whoami_urls, user):
     import uuid
 
-    token = issue_access_token(subject=user.pk, tenant_id=uuid.uuid4(), token_type="user").token
+    token = issue_access_token(subject=user.pk, tenant_id=uuid.uuid4(), token_type="user", session=uuid.uuid4()).token
     response = api.get("/v1/test/whoami", token=token)
     assert response.status_code == 401 and error_code(response) == "TENANT_NOT_FOUND"
 
@@ -184,11 +184,11 @@ def test_token_for_a_tenant_that_does_not_exist(api, whoami_urls, user):
 def test_key_rotation_signs_with_the_newest_and_verifies_the_older(api, whoami_urls, settings, user, tenant):
     from core.embedded import _generate_rsa_private_key_pem
 
-    old_token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
+    old_token = session_token(user)
     (old_kid,) = settings.JWT_PRIVATE_KEYS
     settings.JWT_PRIVATE_KEYS = {**settings.JWT_PRIVATE_KEYS, "2026-12": _generate_rsa_private_key_pem()}
     assert {key["kid"] for key in api.get("/.well-known/jwks.json").json()["keys"]} == {old_kid, "2026-12"}
-    new_token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
+    new_token = session_token(user)
     assert jwt.get_unverified_header(new_token)["kid"] == "2026-12"
     assert api.get("/v1/test/whoami", token=old_token).status_code == 200
     assert api.get("/v1/test/whoami", token=new_token).status_code == 200

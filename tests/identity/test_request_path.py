@@ -23,8 +23,8 @@ from core.db.lookup import RowLookup
 from identity import authentication
 from identity.models import ApiKey, ApiKeyStatus, User
 from identity.services import create_api_key, set_api_key_status, update_user
-from identity.tokens import issue_access_token
 from tests.factories import TenantFactory
+from tests.identity.conftest import session_token
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_the_compiled_lookup_converts_array_columns_and_nulls(tenant):
 
 def test_a_remembered_token_is_refused_once_it_expires(api, whoami_urls, user, tenant, settings):
     settings.ACCESS_TOKEN_LIFETIME = timedelta(seconds=2)
-    token = issue_access_token(subject=user.pk, tenant_id=tenant.pk, token_type="user").token
+    token = session_token(user)
     assert api.get("/v1/test/whoami", token=token).status_code == 200  # verified, and remembered
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     time.sleep(max(0.0, expires - time.time()) + 0.05)
