@@ -29,6 +29,6 @@ class AuditLogAdmin(LargeTableAdmin):
 
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(ReadOnlyAdmin):
-    list_display = ["key", "handler", "tenant", "status", "response_status", "created_at"]
+    list_display = ["key", "handler", "principal", "tenant", "status", "response_status", "created_at"]
     list_select_related = ["tenant"]
-    exclude = ["response_body"]
+    exclude = ["response_encrypted", "claim_token"]

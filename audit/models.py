@@ -6,7 +6,7 @@ from core.db.models import choices_check, time_ordered_id
 from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel
 
-__all__ = ["ActorType", "AuditLog", "IdempotencyKey", "IdempotencyStatus"]
+__all__ = ["ActorType", "AuditLog", "IdempotencyKey", "IdempotencyStatus", "idempotency_associated_data"]
 
 
 class ActorType(models.TextChoices):
@@ -60,18 +60,37 @@ class IdempotencyStatus(models.TextChoices):
 
 
 class IdempotencyKey(TenantScopedModel):
+    """One caller's Idempotency-Key: a claim while its request runs, then the answer to replay.
+
+    Scoped per (tenant, principal, handler, key): another principal of the tenant sending the same key
+    runs its own request and never sees this one's answer. Usage reports' event ids are claimed per
+    tenant (principal "")."""
+
     key = models.CharField(max_length=255)
     handler = models.CharField(max_length=150)
+    # "<type>:<id>" of the caller (a user, or an API key for service principals).
+    principal = models.CharField(max_length=64, blank=True, default="", db_default="")
     # SHA-256 of method, path and body: the same key with another request is refused.
     fingerprint = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS)
+    # Which request holds an in-progress claim, and until when: a request that died (lost
+    # connection, killed worker) leaves a claim that a retry takes over once the lease ends.
+    claim_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The answer's JSON under CREDENTIAL_KEYS (AES-GCM, bound to the row): answers hold secrets
+    # shown once (API keys, invitation tokens, webhook secrets).
+    response_encrypted = models.BinaryField(null=True, blank=True)
+    key_version = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "idempotency_key"
         constraints = [
-            unique("idempotency_key", "tenant_id", "key", "handler"),
+            unique("idempotency_key", "tenant_id", "principal", "key", "handler"),
             choices_check("idempotency_key", "status", IdempotencyStatus),
         ]
         indexes = [index("idempotency_key", "tenant_id", "created_at")]
+
+
+def idempotency_associated_data(pk) -> bytes:
+    return f"idempotency_key:{pk}".encode()

@@ -7,6 +7,7 @@ from typing import Callable
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from audit.models import IdempotencyKey, idempotency_associated_data
 from core.security.crypto import current_key_version
 from integrations.models import IntegrationCredential
 from integrations.models import associated_data as credential_aad
@@ -64,6 +65,10 @@ class EncryptedTable:
     fields: tuple[str, ...]
     associated_data: Callable[[object], bytes]
 
+    def under_old_keys(self, current: int):
+        # A row without ciphertext has no key version (an idempotency claim still in progress).
+        return self.model.objects.filter(key_version__isnull=False).exclude(key_version=current)
+
 
 # Every table holding ciphertext under CREDENTIAL_KEYS: an old key may only be removed once
 # none of them has a row left under it.
@@ -71,9 +76,10 @@ ENCRYPTED_TABLES = (
     EncryptedTable("integrationCredentials", IntegrationCredential, ("data_encrypted",), credential_aad),
     EncryptedTable("webhookSubscriptions", WebhookSubscription, ("secret_encrypted", "previous_secret_encrypted"),
                    subscription_aad),
+    EncryptedTable("idempotentResponses", IdempotencyKey, ("response_encrypted",), idempotency_associated_data),
 )
 
 
 def rows_under_old_keys() -> dict[str, int]:
     current = current_key_version()
-    return {table.label: table.model.objects.exclude(key_version=current).count() for table in ENCRYPTED_TABLES}
+    return {table.label: table.under_old_keys(current).count() for table in ENCRYPTED_TABLES}

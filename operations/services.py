@@ -76,9 +76,7 @@ def run_retention() -> dict:
 def _reencrypt_batch(table: EncryptedTable, current: int, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
-            table.model.objects.select_for_update(skip_locked=True)
-            .exclude(key_version=current)
-            .order_by("pk")[:batch_size]
+            table.under_old_keys(current).select_for_update(skip_locked=True).order_by("pk")[:batch_size]
         )
         for row in rows:
             aad = table.associated_data(row.pk)

@@ -35,6 +35,13 @@ class DatabaseFailingView(ExplodingView):
             cursor.execute("SELECT * FROM table_that_does_not_exist")
 
 
+class LostConnectionView(ExplodingView):
+    def get(self, request):
+        with connection.cursor() as cursor:
+            # Ends this very backend, as a database restart or an operator would.
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
 class EchoView(ExplodingView):
     def post(self, request):
         return Response({"received": request.data}, status=201)
@@ -49,6 +56,7 @@ urlpatterns = [
     path("v1/test/explode-plain", exploding_plain_view),
     path("v1/test/explode-for-user", ExplodingForUserView.as_view()),
     path("v1/test/database", DatabaseFailingView.as_view()),
+    path("v1/test/lost-connection", LostConnectionView.as_view()),
     path("v1/test/echo", EchoView.as_view()),
     path("", include(hub_urls)),
 ]

@@ -56,6 +56,18 @@ def test_database_errors_are_a_json_500_without_sql(client, failing_urls):
     assert "table_that_does_not_exist" not in json.dumps(error)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_is_a_503_to_retry_and_the_next_request_reconnects(client, failing_urls):
+    from django.db import close_old_connections
+
+    response = client.get("/v1/test/lost-connection")
+    assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert response["Retry-After"] == "1"
+    # What Django does at every request's end outside the test client: drop an unusable connection.
+    close_old_connections()
+    assert_error(client.get("/v1/test/database"), 500, "DATABASE_ERROR")  # a new connection, no restart
+
+
 def test_plain_django_view_errors_under_v1_get_the_envelope(client, failing_urls, settings):
     settings.DEBUG = True  # not even the debug page leaks
     client.raise_request_exception = False

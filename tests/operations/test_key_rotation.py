@@ -8,8 +8,10 @@ import threading
 import pytest
 from django.core.management import call_command
 
+from audit.idempotency import DatabaseIdempotencyStore
 from audit.models import AuditLog
 from audit.services import SYSTEM
+from core.api.idempotency import StoredResponse
 from integrations.models import IntegrationCredential
 from integrations.selectors import read_secret
 from integrations.services import create_credential
@@ -39,11 +41,16 @@ def test_rows_move_from_v1_to_v2_while_readers_keep_reading(settings):
     created = create_subscription(tenant=tenant, url="https://hooks.example.com/k", event_types=["user.created"],
                                   actor=SYSTEM)
     rotated = rotate_secret(subscription=created.subscription, actor=SYSTEM)
+    store = DatabaseIdempotencyStore()
+    answer = {"data": {"key": "aza8_shown_once"}}
+    claim = store.claim(tenant=tenant, principal="user:1", key="k", handler="api_keys.create", fingerprint="f")
+    assert store.complete(claim, status=201, body=answer)
+    store.claim(tenant=tenant, principal="user:1", key="k2", handler="api_keys.create", fingerprint="f")  # running
 
     settings.CREDENTIAL_KEYS = {"1": V1, "2": V2}
     newcomer = create_credential(tenant=tenant, provider="acme", name="new", data={"apiKey": "n"}, actor=SYSTEM)
     assert newcomer.key_version == 2
-    assert rows_under_old_keys() == {"integrationCredentials": 300, "webhookSubscriptions": 1}
+    assert rows_under_old_keys() == {"integrationCredentials": 300, "webhookSubscriptions": 1, "idempotentResponses": 1}
 
     failures, reads, stop = [], [0], threading.Event()
 
@@ -70,7 +77,7 @@ def test_rows_move_from_v1_to_v2_while_readers_keep_reading(settings):
         thread.join()
 
     assert failures == [] and reads[0] > 0
-    assert done == {"integrationCredentials": 300, "webhookSubscriptions": 1}
+    assert done == {"integrationCredentials": 300, "webhookSubscriptions": 1, "idempotentResponses": 1}
     assert set(IntegrationCredential.objects.values_list("key_version", flat=True)) == {2}
     assert AuditLog.objects.filter(action="credentials.reencrypt", actor_type="system").count() == 1
 
@@ -78,6 +85,8 @@ def test_rows_move_from_v1_to_v2_while_readers_keep_reading(settings):
     assert all(read_secret(c) == secret_of(int(c.name[1:])) for c in IntegrationCredential.objects.exclude(name="new"))
     subscription = WebhookSubscription.objects.get()
     assert signing_secrets(subscription) == [rotated.secret, created.secret]
+    replay = store.claim(tenant=tenant, principal="user:1", key="k", handler="api_keys.create", fingerprint="f")
+    assert replay == StoredResponse(status=201, body=answer)
     out = io.StringIO()
     call_command("rotate_credentials", stdout=out)
     assert "0 row(s) re-encrypted under key version 2" in out.getvalue() and "may be removed" in out.getvalue()

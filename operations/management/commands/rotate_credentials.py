@@ -8,7 +8,7 @@ from operations.services import reencrypt_all
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt integration credentials and webhook secrets under the newest key, in batches."
+    help = "Re-encrypt integration credentials, webhook secrets and stored idempotent answers under the newest key, in batches."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=200)
