@@ -235,6 +235,9 @@ REST_FRAMEWORK = {
 }
 # Where Idempotency-Key records are kept (core/api/idempotency.py): the tenant's rows, in the audit app.
 IDEMPOTENCY_STORE = "audit.idempotency.DatabaseIdempotencyStore"
+# How long a running request holds its key: after a crash or a lost connection, a retry takes the
+# key over once this ends (409 IDEMPOTENCY_IN_PROGRESS with Retry-After until then).
+IDEMPOTENCY_LEASE = timedelta(seconds=env.int("IDEMPOTENCY_LEASE_SECONDS", default=30))
 # Values under these keys are the tenant's own data (flag names, audit metadata): never renamed.
 JSON_CAMEL_CASE = {
     "JSON_UNDERSCOREIZE": {"no_underscore_before_number": False, "ignore_fields": ("flags", "metadata"), "ignore_keys": None},

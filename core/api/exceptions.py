@@ -7,7 +7,7 @@ unexpected ones are mapped here, so no view ever builds an error body by hand.
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -92,6 +92,8 @@ _DRF_CODES = {
 
 
 WWW_AUTHENTICATE = 'Bearer realm="aza8-hub"'
+# The hub reconnects on the next request: a lost connection is a moment, not an outage.
+DATABASE_RETRY_AFTER_SECONDS = 1
 # PostgreSQL's SQLSTATE for a unique constraint refusing a row.
 UNIQUE_VIOLATION = "23505"
 
@@ -132,6 +134,12 @@ def _error_response_for(exc) -> tuple[int, dict, dict]:
         return 409, error_body("DUPLICATE_RESOURCE", "A resource with these values already exists."), {}
     # Answered here, so never seen by Sentry's Django integration: reported explicitly.
     report_exception(exc)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # A lost connection, a restart, a timeout, a deadlock: the transaction did not commit (or, at
+        # the commit itself, a retry with the same Idempotency-Key finds out), and a retry may succeed.
+        logger.warning("database_unavailable", exc_info=True, error={"code": "SERVICE_UNAVAILABLE"})
+        return 503, error_body("SERVICE_UNAVAILABLE", "The database is unavailable; try again."), {
+            "Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     if isinstance(exc, DatabaseError):
         logger.exception("database_error", error={"code": "DATABASE_ERROR"})
         return 500, error_body("DATABASE_ERROR", "A database error occurred."), {}
