@@ -31,7 +31,6 @@ from core.api.exceptions import (
     TokenRevoked,
     Unauthorized,
     Unprocessable,
-    ValidationFailed,
 )
 from core.db.models import Status
 from core.ratelimit import counter_key, hit
@@ -290,7 +289,10 @@ def check_credential_change(*, user, actor, values: dict, current_password: str 
     own_credentials = own and ("password" in values or values.get("email", user.email) != user.email)
     if own_credentials:
         if not current_password:
-            raise ValidationFailed(details={"currentPassword": ["Required to change your own email or password."]})
+            # 422, not 400: the body is schema-valid (the field is optional there: only the path's
+            # id, when it is the caller's, makes it required), and the schema is the promise.
+            raise Unprocessable("Your current password is required to change your own email or password.",
+                                details={"currentPassword": ["Required to change your own email or password."]})
         _verify_current_password(user=user, password=current_password)
     if "password" in values:
         try:

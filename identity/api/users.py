@@ -28,8 +28,9 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     serializer_class = serializers.UserSerializer
     filterset_class = UserFilter
     schema_errors = {"partial_update": {
-        "422": "UNPROCESSABLE: the current password is wrong (details.currentPassword), the new one fails the "
-               "password policy (details.password), or the password is another user's (details.password).",
+        "422": "UNPROCESSABLE: your own email or password changed without your current password, or with a "
+               "wrong one (details.currentPassword); a new password failing the password policy, or another "
+               "user's password (details.password).",
         "503": "SERVICE_UNAVAILABLE: your other sessions could not be ended at once (see Retry-After); "
                "nothing was changed.",
     }}

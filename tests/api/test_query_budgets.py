@@ -21,7 +21,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 # What the database cache adds to every authenticated request, warm caches assumed: one read of the
-# token blacklist, the principal's row and its versions, permission versions and entry and tenant
+# session's state, the principal's row and its versions, permission versions and entry and tenant
 # limits together (core/cache/reads.py),
 # and the rate-limit counter (savepoints, advisory lock, read, cull count, existence check, write).
 CACHE_QUERIES = 10

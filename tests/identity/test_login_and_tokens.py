@@ -101,6 +101,22 @@ def test_sixth_attempt_in_the_window_is_rate_limited(api, user, tenant):
     assert api.login(tenant, "other@acme.com", "wrong password!").status_code == 401
 
 
+def test_successful_logins_do_not_count(api, user, tenant):
+    """Several devices behind one office NAT, or a product's test suite, sign in again and again."""
+    for _ in range(10):
+        assert api.login(tenant, user.email).status_code == 200
+
+
+def test_a_success_clears_the_failures_before_it(api, user, tenant):
+    for _ in range(4):
+        assert api.login(tenant, user.email, "wrong password!").status_code == 401
+    assert api.login(tenant, user.email).status_code == 200
+    for _ in range(5):
+        assert api.login(tenant, user.email, "wrong password!").status_code == 401
+    limited = api.login(tenant, user.email, "wrong password!")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_rate_limit_holds_under_twenty_concurrent_attempts(seeded):
     from tests.factories import TenantFactory
