@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """The kernel: the shared plumbing every domain app builds on. It holds no models."""
+    """The kernel: the shared plumbing every domain app builds on. It holds no models; its one migration
+    creates the database cache's table."""
 
     name = "core"
     verbose_name = "Aza8 Hub kernel"

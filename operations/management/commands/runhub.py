@@ -45,7 +45,6 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, web_workers, worker_concurrency, **options):
         self._ensure_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
         call_command("seed", verbosity=0, stdout=open(os.devnull, "w"))
         self._ensure_first_staff()
         children = self._start_children(host, port, web_workers, worker_concurrency)
