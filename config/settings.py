@@ -171,8 +171,13 @@ if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
     if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         CACHES["default"]["BACKEND"] = "core.cache.redis.HubRedisCache"  # core/cache/redis.py: why
+        # What a Redis that stops answering costs, once per CACHE_RETRY_SECONDS (core/cache/faults.py).
+        CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT_SECONDS", default=0.25),
+                                        "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hub_cache"}}
+# After a call finds Redis out of reach, each process serves the cache as empty this long before trying again.
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=1.0)
 
 # --- Identity -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -316,6 +321,13 @@ def _sqlalchemy_broker_url(database: dict) -> str:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or _sqlalchemy_broker_url(DATABASES["default"])
 CELERY_BROKER_POLLING_INTERVAL = env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2)
+# A publish to a broker out of reach gives up after about one of these (kombu's default waits forever
+# on a silent Redis); the event waits in the outbox for the sweep (outbox/services.py trigger_drain).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT_SECONDS", default=1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):  # the SQLAlchemy transport's go to create_engine()
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+                                       "socket_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -10,6 +10,10 @@ tenant (`rate_limit(category)`: the tenant's `tenant_config.limits.rateLimits`, 
 Unauthenticated routes (login, refresh, invitations) count per client address in the `auth` category.
 An authenticated request's counter is incremented at authentication, in the same cache round trip as
 its other reads (`request_counter`, core/cache/reads.py); the throttle only compares it with the limit.
+
+With Redis out of reach nothing can be counted: the throttle lets requests through (it guards
+capacity), while `hit` raises CacheUnavailable to the other limits — the login limit answers 503
+rather than allow unlimited password guesses (docs/rbac.md).
 """
 
 import time
@@ -18,11 +22,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from rest_framework.throttling import BaseThrottle
 
 from core.api.exceptions import RateLimited
+from core.cache.faults import UNREACHABLE, CacheUnavailable
+from core.cache.redis import HubRedisCache
 from core.middleware import client_ip
 
 __all__ = ["Hit", "TenantRateThrottle", "counter_key", "hit", "increment", "increment_commands", "request_counter",
@@ -51,14 +56,20 @@ def increment_commands(redis_key: str, window_seconds: int) -> list[tuple]:
 
 
 def increment(key: str, window_seconds: int) -> int:
-    """Count one event on the counter `key` (from counter_key); the count so far in its window."""
+    """Count one event on the counter `key` (from counter_key); the count so far in its window.
+    CacheUnavailable when Redis cannot be reached: no count can be made up."""
     redis_cache = caches["default"]
-    if isinstance(redis_cache, RedisCache):
+    if isinstance(redis_cache, HubRedisCache):
+        if not redis_cache.health.reachable():
+            redis_cache.health.unreachable("increment", required=True)
         redis_key = redis_cache.make_and_validate_key(key)
         pipeline = redis_cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
         for command in increment_commands(redis_key, window_seconds):
             pipeline.execute_command(*command)
-        count, _ = pipeline.execute()
+        try:
+            count, _ = pipeline.execute()
+        except UNREACHABLE as error:
+            redis_cache.health.unreachable("increment", error, required=True)
         return count
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -115,7 +126,10 @@ class TenantRateThrottle(BaseThrottle):
             if isinstance(override, int) and override > 0:
                 limit = override
             counted = principal.cache_reads.counts if principal.cache_reads is not None else None
-        result = hit(subject, limit=limit, window_seconds=WINDOW_SECONDS, counted=counted)
+        try:
+            result = hit(subject, limit=limit, window_seconds=WINDOW_SECONDS, counted=counted)
+        except CacheUnavailable:
+            return True  # fail open: a request limit guards capacity, not a secret (docs/rbac.md)
         if not result.allowed:
             raise RateLimited(result.retry_after)
         return True

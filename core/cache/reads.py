@@ -10,12 +10,17 @@ principal. Keys not read up front fall through to the cache.
 The pipeline is written to Redis at construction and its answers read by `receive` (reading
 `counts` or any entry receives too). Until then the Redis connection stays out of the pool with
 answers waiting on it, so a sender that may fail before reading receives in a `finally`.
+
+When Redis cannot be reached the reads find nothing and count nothing (core/cache/faults.py): the
+layers after authentication read the database, and the throttle counts on its own.
 """
 
 import redis
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from core.cache.faults import UNREACHABLE
+from core.cache.redis import HubRedisCache
 from core.ratelimit import increment, increment_commands
 
 __all__ = ["CacheReads"]
@@ -53,7 +58,7 @@ class CacheReads:
         self._keys = list(self._read)
         self._counters = counters or {}
         self._in_flight = None
-        if isinstance(caches["default"], RedisCache):
+        if isinstance(caches["default"], HubRedisCache):
             self._in_flight = self._send(caches["default"])
         else:
             self._found = cache.get_many(self._keys)
@@ -66,11 +71,17 @@ class CacheReads:
         return commands
 
     def _send(self, redis_cache: RedisCache) -> _InFlight | None:
-        """None when the send failed: `receive` then retries as a plain pipeline."""
+        """None when the send failed or Redis is left alone for now: `receive` then retries as a
+        plain pipeline, or finds nothing."""
+        if not redis_cache.health.reachable():
+            return None
         try:
             return _InFlight(redis_cache._cache.get_client(write=True), self._commands(redis_cache))
-        except (redis.ConnectionError, redis.TimeoutError):
-            return None
+        except redis.TimeoutError as error:
+            redis_cache.health.unreachable("reads", error)  # not a stale connection: no resend
+        except redis.ConnectionError:
+            pass
+        return None
 
     def receive(self) -> None:
         """Read the answers of the reads sent at construction (once; later calls do nothing)."""
@@ -80,18 +91,33 @@ class CacheReads:
         in_flight, self._in_flight = self._in_flight, None
         try:
             answers = in_flight.answers() if in_flight is not None else None
-        except (redis.ConnectionError, redis.TimeoutError):
+        except redis.TimeoutError as error:
+            redis_cache.health.unreachable("reads", error)
+            answers = None
+        except redis.ConnectionError:
             answers = None
         if answers is None:
-            # Sent again with the client's retry policy, as any other cache call would be.
-            pipeline = redis_cache._cache.get_client(write=True).pipeline(transaction=False)
-            for command in self._commands(redis_cache):
-                pipeline.execute_command(*command)
-            answers = pipeline.execute()
+            answers = self._resend(redis_cache)
         values, *increments = answers
         loads = redis_cache._cache._serializer.loads
         self._found = {key: loads(value) for key, value in zip(self._keys, values) if value is not None}
         self._counts = dict(zip(self._counters, increments[::2]))
+
+    def _resend(self, redis_cache: RedisCache) -> list:
+        """Sent again, once (a pooled connection may have died with an earlier Redis); the answers
+        of an empty cache that counts nothing if Redis is still out of reach."""
+        health = redis_cache.health
+        if health.reachable():
+            pipeline = redis_cache._cache.get_client(write=True).pipeline(transaction=False)
+            for command in self._commands(redis_cache):
+                pipeline.execute_command(*command)
+            try:
+                return pipeline.execute()
+            except UNREACHABLE as error:
+                health.unreachable("reads", error)
+        else:
+            health.unreachable("reads")
+        return [[None] * len(self._keys)]
 
     @property
     def counts(self) -> dict[str, int]:

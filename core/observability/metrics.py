@@ -20,9 +20,11 @@ import os
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["API_ERRORS", "exposition", "register_database_collector"]
+__all__ = ["API_ERRORS", "CACHE_UNAVAILABLE", "exposition", "register_database_collector"]
 
 API_ERRORS = Counter("hub_api_errors", "Error responses by their public error code.", ["code"])
+# core/cache/faults.py: "failed" tried Redis and could not reach it, "skipped" did not try (retry interval).
+CACHE_UNAVAILABLE = Counter("hub_cache_unavailable", "Cache calls that could not reach Redis.", ["operation", "outcome"])
 
 
 # Collectors that read the database when scraped, registered by the apps that own the tables
