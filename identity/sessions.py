@@ -258,17 +258,19 @@ def _successor_within_grace(stored: RefreshToken, secret: str) -> SessionTokens 
 
 
 def logout(*, principal, refresh_token: str | None) -> None:
-    """End the caller's session: its refresh tokens revoked, its access tokens refused from now on.
+    """End the caller's session, and that of `refresh_token` if it is the caller's: their refresh
+    tokens revoked, their access tokens refused from now on.
 
     Fail-closed: when the cache cannot be told, nothing is revoked and the answer is 503
     (identity/live_sessions.py)."""
+    sessions = [principal.claims["sid"]]
+    if refresh_token:
+        jti, secret = _parse_refresh_token(refresh_token)
+        sessions += RefreshToken.objects.for_tenant(principal.tenant).filter(
+            jti=jti, user=principal.user, token_hash=_sha256(secret)
+        ).values_list("family", flat=True)
     with transaction.atomic():
-        if refresh_token:
-            jti, secret = _parse_refresh_token(refresh_token)
-            RefreshToken.objects.for_tenant(principal.tenant).filter(
-                jti=jti, user=principal.user, token_hash=_sha256(secret), revoked_at__isnull=True
-            ).update(revoked_at=timezone.now())
-        end_sessions(principal.tenant.pk, [principal.claims["sid"]], confirm=True)
+        end_sessions(principal.tenant.pk, sessions, confirm=True)
         record(
             tenant=principal.tenant,
             action="auth.logout",

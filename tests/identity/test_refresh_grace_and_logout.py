@@ -138,6 +138,16 @@ def test_logout_ends_only_its_own_session(api, tokens, user, tenant, whoami_urls
     assert refresh(api, other["refreshToken"]).status_code == 200
 
 
+def test_logout_with_another_sessions_refresh_token_ends_that_session_too(api, tokens, user, tenant, whoami_urls):
+    other = api.login(tenant, user.email).json()["data"]
+    third = api.login(tenant, user.email).json()["data"]
+    logout = api.post("/v1/auth/logout", {"refreshToken": other["refreshToken"]}, token=tokens["accessToken"])
+    assert logout.status_code == 204
+    for ended in (tokens, other):
+        assert code(api.get("/v1/test/whoami", token=ended["accessToken"])) == "TOKEN_REVOKED"
+    assert api.get("/v1/test/whoami", token=third["accessToken"]).status_code == 200
+
+
 def _unreachable_redis() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
