@@ -10,6 +10,8 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.management import call_command
 
 from catalog.models import Tool
+from tests.drills.minted import minted, recording
+from tests.drills.secrets_at_rest import scan_database
 
 
 @pytest.fixture(autouse=True)
@@ -77,16 +79,24 @@ TEST_PASSWORDS = ("correct horse battery", "a long enough one", "a long staff pa
 _CREDENTIAL = re.compile(r"aza8_[A-Za-z0-9]{12}_|eyJ[A-Za-z0-9_-]{8,}\.|whsec_")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _minted_secrets_recorded():
+    with recording():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_secret_in_audit_or_events(request):
     """Across the whole suite: after every test that touched the database, no audit metadata and no
-    outbox payload holds a credential or a password."""
+    outbox payload holds a credential or a password, and no table holds a secret the test minted in
+    this process (tests/drills/minted.py), looked for before its transaction rolls it away."""
     marker = request.node.get_closest_marker("django_db")
     if not (marker or {"db", "transactional_db"} & set(request.fixturenames)):
         yield
         return
     transactional = bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
     request.getfixturevalue("transactional_db" if transactional else "db")
+    minted.clear()
     yield
     from django.db import DatabaseError
 
@@ -98,11 +108,13 @@ def _no_secret_in_audit_or_events(request):
             list(AuditLog.objects.values_list("metadata", flat=True)),
             list(OutboxEvent.objects.values_list("payload", flat=True)),
         ])
+        at_rest = minted and scan_database({f"{label} #{index}": secret for index, (label, secret) in enumerate(minted, 1)})
     except DatabaseError:
         return  # the test broke its own transaction on purpose (database-error tests)
     assert not _CREDENTIAL.search(stored), _CREDENTIAL.search(stored).group(0)
     for password in TEST_PASSWORDS:
         assert password not in stored
+    assert not (at_rest and at_rest.findings), f"Stored in plaintext, of the secrets this test minted: {at_rest}"
 
 
 @pytest.fixture
