@@ -87,11 +87,10 @@ def _needles(secrets: dict) -> tuple[dict[str, str], dict[bytes, str]]:
     return text, raw
 
 
-def _condition(table: str, column: str, type_code: int, base64_columns) -> str:
-    quoted = connection.ops.quote_name(column)
+def _condition(quoted: str, type_code: int, decoded: bool) -> str:
     if type_code == _BYTEA:
         return f"EXISTS (SELECT FROM unnest(needle.raw) AS b WHERE position(b IN {quoted}) > 0)"
-    if (table, column) in base64_columns:
+    if decoded:
         return (f"{quoted} LIKE ANY (needle.patterns) OR EXISTS (SELECT FROM unnest(needle.raw) AS b "
                 f"WHERE position(b IN decode({quoted}, 'base64')) > 0)")
     return f"{quoted}::text LIKE ANY (needle.patterns)"
@@ -99,8 +98,7 @@ def _condition(table: str, column: str, type_code: int, base64_columns) -> str:
 
 def _columns(cursor, base64_columns) -> dict[str, list[tuple[str, str, str]]]:
     """Every table's searchable columns, as (name, SQL condition matching a needle, the value as text or
-    bytes). Two queries, not
-    one per table: tests/conftest.py scans after many tests."""
+    bytes). Two queries, not one per table: tests/conftest.py scans after many tests."""
     tables = connection.introspection.table_names(cursor)
     cursor.execute(
         "SELECT c.relname, a.attname, a.atttypid FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
@@ -111,7 +109,7 @@ def _columns(cursor, base64_columns) -> dict[str, list[tuple[str, str, str]]]:
     for table, column, type_code in cursor.fetchall():
         if type_code not in _NOT_TEXT:
             quoted = connection.ops.quote_name(column)
-            columns[table].append((column, _condition(table, column, type_code, base64_columns),
+            columns[table].append((column, _condition(quoted, type_code, (table, column) in base64_columns),
                                    quoted if type_code == _BYTEA else f"{quoted}::text"))
     return columns
 
