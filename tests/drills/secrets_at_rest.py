@@ -51,8 +51,9 @@ class Scan:
 
     def __str__(self):
         found = "; ".join(f"{f.table}.{f.column} ({f.rows} rows): {', '.join(f.secrets)}" for f in self.findings)
-        return f"{self.tables} tables, {self.columns} columns, {self.rows} rows scanned, " \
-               f"{len(self.findings)} columns holding a secret" + (f": {found}" if found else "")
+        secrets = len({label for finding in self.findings for label in finding.secrets})
+        return f"{self.tables} tables, {self.columns} columns, {self.rows} rows scanned, {secrets} secrets found " \
+               f"in {len(self.findings)} columns" + (f": {found}" if found else "")
 
 
 def secret_forms(secret: str) -> set[str]:
