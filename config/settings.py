@@ -191,6 +191,9 @@ AUTH_PASSWORD_VALIDATORS = [
 PLATFORM_TENANT_SLUG = "aza8"
 PLATFORM_ADMIN_GROUP = "PLATFORM_ADMIN"
 JWT_ISSUER = env.str("JWT_ISSUER", default="aza8-hub")
+# Every access token's `aud` names the hub and the tools its tenant is entitled to; the hub accepts
+# only tokens naming it, a product only those naming its tool (docs/authentication.md).
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="aza8-hub")
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_LIFETIME_MINUTES", default=15))
 REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_LIFETIME_DAYS", default=14))
 if not timedelta(days=7) <= REFRESH_TOKEN_LIFETIME <= timedelta(days=30):
@@ -281,6 +284,8 @@ RATE_LIMITS = {
     "auth": env.int("RATE_LIMIT_AUTH_PER_MINUTE", default=60),
     "read": env.int("RATE_LIMIT_READ_PER_MINUTE", default=1200),
     "write": env.int("RATE_LIMIT_WRITE_PER_MINUTE", default=300),
+    # Per product credential (whatever the tenant or the address), every route alike.
+    "product": env.int("RATE_LIMIT_PRODUCT_PER_MINUTE", default=6000),
 }
 # Hub routes' usage counts wait in each process this long before one upsert writes them
 # (0: no background flusher; counts are written by explicit flushes only, as in the tests).

@@ -38,7 +38,7 @@ from identity.live_sessions import end_sessions
 from identity.models import Invitation, RefreshToken, User
 from identity.successor_seal import open_successor, seal_successor
 from identity.tokens import TokenType, issue_access_token
-from tenancy.selectors import platform_tenant, tenant_by_slug
+from tenancy.selectors import entitled_tools, platform_tenant, tenant_by_slug
 
 __all__ = [
     "IssuedInvitation",
@@ -102,7 +102,8 @@ def _issue_session(user, *, family=None) -> SessionTokens:
         expires_at=timezone.now() + settings.REFRESH_TOKEN_LIFETIME,
     )
     access = issue_access_token(
-        subject=user.pk, tenant_id=user.tenant_id, token_type=TokenType.USER, groups=_group_names(user), session=family
+        subject=user.pk, tenant_id=user.tenant_id, token_type=TokenType.USER, tools=entitled_tools(user.tenant),
+        groups=_group_names(user), session=family,
     )
     return SessionTokens(access.token, f"{jti.hex}.{secret}", access.expires_in)
 
@@ -376,6 +377,7 @@ def service_token(*, principal):
         subject=api_key.pk,
         tenant_id=api_key.tenant_id,
         token_type=TokenType.SERVICE,
+        tools=entitled_tools(api_key.tenant),
         scopes=list(api_key.scopes),
         extra_claims={"profile": api_key.profile} if api_key.profile else None,
     )

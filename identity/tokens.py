@@ -3,6 +3,10 @@
 The ring comes from settings.JWT_PRIVATE_KEYS ({kid: PEM}, the last entry signs). Every public key
 is published at /.well-known/jwks.json so products verify tokens offline; removing a key from the
 ring retires the tokens it signed.
+
+`aud` lists settings.JWT_AUDIENCE (the hub, which refuses a token without it) and the tools the
+tenant was entitled to when the token was minted: a product verifies with `audience=<its tool key>`,
+so a token of a tenant that does not hold it is refused offline.
 """
 
 import json
@@ -58,7 +62,8 @@ class KeyedTokenBackend(TokenBackend):
     """simplejwt's backend, plus the `kid` header on encode and key selection by `kid` on decode."""
 
     def __init__(self, ring: KeyRing):
-        super().__init__(ALGORITHM, signing_key=ring.private_pems[ring.signing_kid], issuer=settings.JWT_ISSUER)
+        super().__init__(ALGORITHM, signing_key=ring.private_pems[ring.signing_kid], issuer=settings.JWT_ISSUER,
+                         audience=settings.JWT_AUDIENCE)
         self.ring = ring
 
     def encode(self, payload):
@@ -82,7 +87,7 @@ class KeyedTokenBackend(TokenBackend):
 
 @receiver(setting_changed)
 def _forget_keys(setting, **_kwargs):
-    if setting in ("JWT_PRIVATE_KEYS", "JWT_ISSUER"):
+    if setting in ("JWT_PRIVATE_KEYS", "JWT_ISSUER", "JWT_AUDIENCE"):
         key_ring.cache_clear()
         _backend.cache_clear()
         _verified_claims.cache_clear()
@@ -107,8 +112,9 @@ class IssuedToken:
 
 
 def issue_access_token(
-    *, subject, tenant_id, token_type: str, groups=(), scopes=None, session=None, extra_claims=None
+    *, subject, tenant_id, token_type: str, tools=(), groups=(), scopes=None, session=None, extra_claims=None
 ) -> IssuedToken:
+    """A signed access token; `tools` are the keys of the tools the tenant is entitled to, for `aud`."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     lifetime = settings.SERVICE_TOKEN_LIFETIME if token_type == TokenType.SERVICE else settings.ACCESS_TOKEN_LIFETIME
     expires_at = now + lifetime
@@ -117,6 +123,7 @@ def issue_access_token(
         "sub": str(subject),
         "tenantId": str(tenant_id),
         "type": token_type,
+        "aud": [settings.JWT_AUDIENCE, *sorted(tools)],
         "groups": list(groups),
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),

@@ -7,7 +7,7 @@ from catalog.models import ActionScope, PackageAction, ToolAction
 from core.db.models import Status
 from tenancy.models import Tenant, TenantToolOverride
 
-__all__ = ["entitled_actions", "platform_tenant", "tenant_by_slug"]
+__all__ = ["entitled_actions", "entitled_tools", "platform_tenant", "tenant_by_slug"]
 
 
 def entitled_actions(tenant, *, at=None):
@@ -34,6 +34,14 @@ def entitled_actions(tenant, *, at=None):
     if not tenant.is_platform:
         actions = actions.filter(scope=ActionScope.TENANT)
     return actions
+
+
+def entitled_tools(tenant, *, at=None) -> list[str]:
+    """The keys of the products (tools that are not core) `tenant` may use at `at`, sorted: a tool
+    is entitled while one of its actions is. The hub's own core tools are left out: every tenant
+    has them, and tokens name the hub as settings.JWT_AUDIENCE."""
+    return list(entitled_actions(tenant, at=at).filter(tool__is_core=False).order_by("tool__key")
+                .values_list("tool__key", flat=True).distinct())
 
 
 def platform_tenant() -> Tenant | None:

@@ -113,9 +113,10 @@ def test_service_token_from_an_api_key(api, whoami_urls, tenant):
     assert data["tokenType"] == "Bearer" and data["expiresIn"] == 600
     document = api.get("/.well-known/jwks.json").json()
     key = jwt.PyJWKSet.from_dict(document)[jwt.get_unverified_header(data["accessToken"])["kid"]]
-    claims = jwt.decode(data["accessToken"], key.key, algorithms=["RS256"])
+    claims = jwt.decode(data["accessToken"], key.key, algorithms=["RS256"], audience="aza8-hub")
     assert claims["type"] == "service" and claims["sub"] == str(service.api_key.pk)
     assert claims["tenantId"] == str(tenant.pk) and claims["scopes"] == ["groups.read", "users.read"]
+    assert claims["aud"] == ["aza8-hub"]  # and the tenant's products, as a user's (tests/identity/test_login_and_tokens.py)
     whoami = api.get("/v1/test/whoami", token=data["accessToken"])
     assert whoami.json()["data"]["type"] == "service"
     # The token dies with its key.

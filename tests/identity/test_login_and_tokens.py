@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from audit.models import AuditLog
+from audit.services import SYSTEM
 from identity import sessions
 from identity.tokens import _backend, issue_access_token
 from tests.concurrency import run_concurrently
@@ -32,7 +33,7 @@ def test_access_token_verifies_with_plain_pyjwt_against_the_jwks_document_only(a
     header = jwt.get_unverified_header(tokens["accessToken"])
     assert header["alg"] == "RS256" and header["kid"]
     key = jwt.PyJWKSet.from_dict(document)[header["kid"]]
-    claims = jwt.decode(tokens["accessToken"], key.key, algorithms=["RS256"], issuer="aza8-hub")
+    claims = jwt.decode(tokens["accessToken"], key.key, algorithms=["RS256"], issuer="aza8-hub", audience="aza8-hub")
     assert claims["sub"] == str(user.pk) and claims["tenantId"] == str(tenant.pk)
     assert claims["type"] == "user" and claims["groups"] == []
     assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
@@ -168,7 +169,7 @@ def hs256_by_hand(claims_override, secret: bytes, kid: str) -> str:
 def test_expired_tampered_and_forged_tokens_are_refused(api, whoami_urls, user, tenant, tokens):
     ring_backend = _backend()
     expired = ring_backend.encode({"sub": str(user.pk), "tenantId": str(tenant.pk), "type": "user", "groups": [],
-                                   "iat": 1, "exp": 2, "jti": "old"})
+                                   "aud": ["aza8-hub"], "iat": 1, "exp": 2, "jti": "old"})
     assert error_code(api.get("/v1/test/whoami", token=expired)) == "TOKEN_EXPIRED"
     header, payload, signature = tokens["accessToken"].split(".")
     tampered = ".".join([header, payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1], signature])
@@ -187,6 +188,34 @@ def test_expired_tampered_and_forged_tokens_are_refused(api, whoami_urls, user, 
     foreign = forge({"sub": str(user.pk), "tenantId": str(tenant.pk)}, key=stranger, algorithm="RS256",
                     headers={"kid": ring_backend.ring.signing_kid})
     assert error_code(api.get("/v1/test/whoami", token=foreign)) == "INVALID_TOKEN"
+
+
+def test_tokens_name_the_hub_and_the_entitled_tools_in_their_audience(api, whoami_urls, user, tenant):
+    """`aud` is the hub and the tenant's products when the token was minted; core tools are the hub."""
+    from identity.onboarding import assign_package
+
+    assert jwt.decode(api.login(tenant, user.email).json()["data"]["accessToken"],
+                      options={"verify_signature": False})["aud"] == ["aza8-hub"]
+    assign_package(tenant=tenant, package_key="gestor-pro", actor=SYSTEM)
+    assign_package(tenant=tenant, package_key="erp-basic", actor=SYSTEM)
+    token = api.login(tenant, user.email).json()["data"]["accessToken"]
+    key = _backend().ring.public_keys[jwt.get_unverified_header(token)["kid"]]
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == ["aza8-hub", "erp", "gestor"]
+    # What a product does: verify against its own tool key; another product's key is refused.
+    assert jwt.decode(token, key, algorithms=["RS256"], audience="erp")["sub"] == str(user.pk)
+    with pytest.raises(jwt.InvalidAudienceError):
+        jwt.decode(token, key, algorithms=["RS256"], audience="hotelbot")
+
+
+@pytest.mark.parametrize("audience", [None, "erp", ["erp", "gestor"]])
+def test_the_hub_refuses_a_token_not_meant_for_it(api, whoami_urls, user, tenant, audience):
+    session = session_token(user)
+    assert api.get("/v1/test/whoami", token=session).status_code == 200
+    claims = {**jwt.decode(session, options={"verify_signature": False}), "aud": audience}
+    if audience is None:
+        del claims["aud"]
+    token = _backend().encode(claims)  # signed by the hub's own key: only the audience is wrong
+    assert error_code(api.get("/v1/test/whoami", token=token)) == "INVALID_TOKEN"
 
 
 def test_token_for_a_tenant_that_does_not_exist(api, whoami_urls, user):
