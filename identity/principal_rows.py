@@ -43,9 +43,12 @@ from identity.models import ApiKey, User
 from identity.tokens import TokenType
 from tenancy.models import Tenant
 
-__all__ = ["PrincipalRow", "cache_keys"]
+__all__ = ["USER_ROW", "PrincipalRow", "cache_keys"]
 
 _PRINCIPAL_TYPES = {User: TokenType.USER, ApiKey: TokenType.SERVICE}
+# A user's row by id in its tenant, as authentication and a product's questions about the user read
+# it (one cache entry for both); the password hash is not needed and must not travel to the cache.
+USER_ROW = RowLookup(User, join="tenant", filters=("pk", "tenant_id"), defer=("password",))
 
 
 def _entry_key(tenant_id, principal_type: str, principal_id) -> str:

@@ -4,13 +4,14 @@ Hub routes count every authorized request. Doing that with a write per request w
 tenant's hottest bucket row into a lock every request waits on, so each process buffers counts in
 memory and flushes them every USAGE_FLUSH_SECONDS with one upsert (`count = count + n`) — and at
 exit. A process killed outright loses at most that interval of counts (docs/usage.md). Product
-reports (`POST /v1/usage/events`) are written straight away, idempotent by their event id.
+reports (`POST /v1/usage/events`, `/batch`) are written straight away, idempotent by their event id.
 """
 
 import atexit
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
@@ -18,9 +19,9 @@ import structlog
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit.models import IdempotencyKey, IdempotencyStatus
+from audit.models import IdempotencyStatus
 
-__all__ = ["UsageBuffer", "buffer", "hour_start", "report_usage", "upsert_counts"]
+__all__ = ["UsageBuffer", "UsageReport", "buffer", "hour_start", "report_usage", "upsert_counts"]
 
 logger = structlog.get_logger("hub.usage")
 
@@ -104,21 +105,46 @@ buffer = UsageBuffer()
 
 
 
-def report_usage(*, tenant, action_key: str, count: int, occurred_at: datetime, event_id: str | None) -> bool:
-    """A product's report of `count` uses; False when `event_id` was already counted.
+# Each event id claimed once per tenant (principal ""), in the transaction that counts it: the ids
+# this statement returns are the new ones; a concurrent claim of the same id waits for the other
+# transaction and then finds it taken.
+_CLAIM = """
+INSERT INTO idempotency_key (id, tenant_id, key, handler, principal, fingerprint, status, created_at, updated_at)
+SELECT gen_random_uuid(), %s::uuid, claimed.key, 'usage.report', '', '-', %s, now(), now()
+FROM unnest(%s::text[]) AS claimed(key)
+ON CONFLICT (tenant_id, principal, key, handler) DO NOTHING
+RETURNING key
+"""
 
-    The event id is claimed in idempotency_key (handler `usage.report`) in the same transaction as
-    the count, so a retried report is counted once (within the 24 hours keys are kept).
+
+@dataclass(frozen=True)
+class UsageReport:
+    action_key: str
+    count: int
+    occurred_at: datetime
+    event_id: str | None = None
+
+
+def report_usage(*, tenant, reports: list[UsageReport]) -> list[bool]:
+    """A product's reports, counted together; for each, False when its event id was counted before
+    (by an earlier report, or earlier in `reports`).
+
+    The event ids are claimed in idempotency_key (handler `usage.report`) in the same transaction as
+    the counts, so a retried report is counted once (within the 24 hours keys are kept).
     """
+    ids = list(dict.fromkeys(report.event_id for report in reports if report.event_id))
     with transaction.atomic():
-        if event_id:
-            _key, created = IdempotencyKey.objects.get_or_create(
-                tenant=tenant,
-                key=event_id,
-                handler="usage.report",
-                defaults={"fingerprint": "-", "status": IdempotencyStatus.COMPLETED},
-            )
-            if not created:
-                return False
-        upsert_counts({(tenant.pk, action_key, hour_start(occurred_at)): count})
-    return True
+        new = set()
+        if ids:
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM, [str(tenant.pk), IdempotencyStatus.COMPLETED, ids])
+                new = {key for (key,) in cursor.fetchall()}
+        counted, counts = [], Counter()
+        for report in reports:
+            fresh = report.event_id is None or report.event_id in new
+            new.discard(report.event_id)  # a second report with the same id in the batch is a duplicate
+            counted.append(fresh)
+            if fresh:
+                counts[(tenant.pk, report.action_key, hour_start(report.occurred_at))] += report.count
+        upsert_counts(counts)
+    return counted

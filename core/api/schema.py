@@ -109,6 +109,11 @@ class HubAutoSchema(AutoSchema):
         trimmed = isinstance(field, serializers.CharField) and field.trim_whitespace and not field.allow_blank
         if direction == "request" and trimmed and schema.get("type") == "string":
             schema[_NOT_BLANK_MARK] = True  # DRF trims, then refuses "": said once validators had their say
+        if isinstance(field, serializers.ListSerializer):  # bounds of a list of objects DRF checks, stated
+            if field.min_length is not None or not field.allow_empty:
+                schema["minItems"] = max(field.min_length or 0, 0 if field.allow_empty else 1)
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
         if isinstance(field, serializers.DictField):  # bounds of a JSON object DRF checks, stated
             if not field.allow_empty:
                 schema["minProperties"] = 1

@@ -115,3 +115,64 @@ def test_the_background_flusher_writes_buffered_counts(settings):
     finally:
         settings.USAGE_FLUSH_SECONDS = 0
         time.sleep(0.3)  # let the flusher notice and stop before the database is flushed
+
+
+def batch(api, token, *events):
+    return api.post("/v1/usage/events/batch", {"events": list(events)}, token=token)
+
+
+def test_a_batch_is_counted_in_order_with_duplicates_marked(api, world):
+    reporter = create_api_key(tenant=world.tenant, name="erp", scopes=["usage.report"]).key
+    earlier = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
+    assert api.post("/v1/usage/events", {"toolAction": "erp.sales.read", "eventId": "seen"}, token=reporter).status_code == 201
+    response = batch(api, reporter,
+                     {"toolAction": "erp.sales.create", "count": 40, "eventId": "b-1"},
+                     {"toolAction": "erp.sales.read", "eventId": "seen"},
+                     {"toolAction": "erp.sales.create", "count": 3, "eventId": "b-1"},
+                     {"toolAction": "erp.sales.create", "count": 5, "occurredAt": earlier.isoformat()},
+                     {"toolAction": "erp.sales.create"})
+    assert response.status_code == 200, response.content
+    results = response.json()["data"]["results"]
+    assert [(row["toolAction"], row["count"], row["duplicate"]) for row in results] == [
+        ("erp.sales.create", 40, False), ("erp.sales.read", 1, True), ("erp.sales.create", 3, True),
+        ("erp.sales.create", 5, False), ("erp.sales.create", 1, False)]
+    assert results[3]["occurredAt"] == earlier.isoformat().replace("+00:00", "Z")
+    again = batch(api, reporter, {"toolAction": "erp.sales.create", "count": 40, "eventId": "b-1"})
+    assert again.json()["data"]["results"][0]["duplicate"] is True
+    rows = usage(api, world.admin_token, "&toolAction=erp.sales.create")
+    assert [row["count"] for row in rows] == [5, 41]
+    assert sum(row["count"] for row in usage(api, world.admin_token, "&toolAction=erp.sales.read")) == 1
+
+
+@pytest.mark.parametrize(
+    "events, status, details",
+    # A list of objects says what is wrong with the list as DRF does, under nonFieldErrors.
+    [([], 400, {"events": {"nonFieldErrors": ["Ensure this field has at least 1 elements."]}}),
+     ([{"toolAction": "erp.sales.read"}] * 101, 400,
+      {"events": {"nonFieldErrors": ["Ensure this field has no more than 100 elements."]}}),
+     ([{"toolAction": "erp.sales.read"}, {"toolAction": "erp.sales.read", "cost": 3}], 400,
+      {"events": {"1": {"cost": ["Unknown field."]}}}),
+     ([{"toolAction": "erp.sales.read"}, {"toolAction": "erp.sales.read", "count": "2"}], 400,
+      {"events": {"1": {"count": ["Must be an integer."]}}}),
+     ([{"toolAction": "erp.sales.read", "eventId": "x"}, {"toolAction": "hotelbot.messages.send"},
+       {"toolAction": "erp.sales.read", "occurredAt": "2020-01-01T00:00:00Z"}], 422,
+      {"events": {"1": {"toolAction": ['"hotelbot.messages.send" is not available to this tenant.']},
+                  "2": {"occurredAt": ["Older than 7 days: that period is closed."]}}})],
+    ids=["empty", "over 100", "unknown field", "mistyped", "unavailable and closed"],
+)
+def test_a_batch_is_refused_whole(api, world, events, status, details):
+    from audit.models import IdempotencyKey
+
+    reporter = create_api_key(tenant=world.tenant, name="erp", scopes=["usage.report"]).key
+    response = batch(api, reporter, *events)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["details"] == details
+    assert not UsageMetric.objects.exists() and not IdempotencyKey.objects.filter(handler="usage.report").exists()
+    assert api.post("/v1/usage/events/batch", {"events": [{"toolAction": "erp.sales.read"}], "tenantId": "x"},
+                    token=reporter).status_code == 400
+
+
+def test_a_batch_needs_usage_report(api, world):
+    reader = create_api_key(tenant=world.tenant, name="reader", profile="read-only").key
+    response = batch(api, reader, {"toolAction": "erp.sales.read"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN_ACTION"

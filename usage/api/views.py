@@ -1,4 +1,5 @@
-"""POST /v1/usage/events (products report) and GET /v1/usage (totals per action and period)."""
+"""POST /v1/usage/events and /v1/usage/events/batch (products report) and GET /v1/usage (totals per
+action and period)."""
 
 from datetime import timedelta
 
@@ -12,9 +13,10 @@ from core.api.views import TenantScopedAPIView
 from core.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
 from usage.selectors import GRANULARITY, usage_totals
-from usage.services import report_usage
+from usage.services import UsageReport, report_usage
 
 MAX_REPORTED_COUNT = 1_000_000
+MAX_BATCH = 100
 # How far back a product may report: later than this, the hour it belongs to is considered closed.
 MAX_REPORT_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -28,17 +30,45 @@ class UsageEventSerializer(serializers.Serializer):
     event_id = serializers.CharField(max_length=255, required=False)
 
 
-def _reported_at(occurred_at):
-    """When the use happened: now when not said; refused (422: a rule about time the schema cannot
-    state) in the future beyond clock skew, or in a period already closed."""
-    now = timezone.now()
+class UsageBatchSerializer(serializers.Serializer):
+    events = UsageEventSerializer(many=True, min_length=1, max_length=MAX_BATCH)
+
+
+def _time_problem(occurred_at, now) -> str | None:
+    """Why a report's time is refused (422: a rule about time the schema cannot state): in the future
+    beyond clock skew, or in a period already closed."""
     if occurred_at is None:
-        return now
+        return None
     if occurred_at > now + CLOCK_SKEW:
-        raise Unprocessable(details={"occurredAt": ["Cannot be in the future."]})
+        return "Cannot be in the future."
     if occurred_at < now - MAX_REPORT_AGE:
-        raise Unprocessable(details={"occurredAt": ["Older than 7 days: that period is closed."]})
-    return occurred_at
+        return "Older than 7 days: that period is closed."
+    return None
+
+
+def _reports(tenant, events: list[dict]) -> tuple[list[UsageReport], dict]:
+    """The events as they are counted (occurredAt now when not said), and what refuses each event
+    that cannot be, by its position: all are refused together or none is."""
+    keys = {event["tool_action"] for event in events}
+    available = set(entitled_actions(tenant).filter(key__in=keys).values_list("key", flat=True))
+    now, reports, problems = timezone.now(), [], {}
+    for position, event in enumerate(events):
+        key, occurred_at = event["tool_action"], event.get("occurred_at")
+        found = {}
+        if key not in available:
+            found["toolAction"] = [f"\"{key}\" is not available to this tenant."]
+        if problem := _time_problem(occurred_at, now):
+            found["occurredAt"] = [problem]
+        if found:
+            problems[position] = found
+        reports.append(UsageReport(action_key=key, count=event["count"], occurred_at=occurred_at or now,
+                                   event_id=event.get("event_id")))
+    return reports, problems
+
+
+def _reported(report: UsageReport, counted: bool) -> dict:
+    return {"tool_action": report.action_key, "count": report.count, "occurred_at": report.occurred_at,
+            "duplicate": not counted}
 
 
 class UsageTotalSerializer(serializers.Serializer):
@@ -99,20 +129,39 @@ class UsageView(TenantScopedAPIView):
                                      tool_action=data.get("tool_action") or None))
 
 
+_UNPROCESSABLE_REPORT = ("UNPROCESSABLE: the action is not available to the tenant, or occurredAt is in the future "
+                         "or in a closed period")
+
+
 @extend_schema(tags=["usage"])
 class UsageEventsView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
-    schema_errors = {"post": {"422": "UNPROCESSABLE: the action is not available to the tenant, or occurredAt is "
-                                     "in the future or in a closed period."}}
+    schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT}."}}
 
     @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer})
     def post(self, request):
-        data = self.validated(UsageEventSerializer)
-        key = data["tool_action"]
-        if not entitled_actions(self.tenant).filter(key=key).exists():
-            raise Unprocessable(details={"toolAction": [f"\"{key}\" is not available to this tenant."]})
-        occurred_at = _reported_at(data.get("occurred_at"))
-        counted = report_usage(tenant=self.tenant, action_key=key, count=data["count"], occurred_at=occurred_at,
-                               event_id=data.get("event_id"))
-        body = {"tool_action": key, "count": data["count"], "occurred_at": occurred_at, "duplicate": not counted}
-        return Response(body, status=201 if counted else 200)
+        (reports, problems) = _reports(self.tenant, [self.validated(UsageEventSerializer)])
+        if problems:
+            raise Unprocessable(details=problems[0])
+        (counted,) = report_usage(tenant=self.tenant, reports=reports)
+        return Response(_reported(reports[0], counted), status=201 if counted else 200)
+
+
+class UsageBatchResultSerializer(serializers.Serializer):
+    results = UsageReportedSerializer(many=True, help_text="One per event, in the order sent.")
+
+
+@extend_schema(tags=["usage"])
+class UsageEventsBatchView(TenantScopedAPIView):
+    tool_action = {"post": "usage.report"}
+    schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT} (details.events.<index>): then no event is "
+                                     "counted."}}
+
+    @extend_schema(request=UsageBatchSerializer, responses=UsageBatchResultSerializer,
+                   summary=f"Report up to {MAX_BATCH} uses at once, all or none")
+    def post(self, request):
+        reports, problems = _reports(self.tenant, self.validated(UsageBatchSerializer)["events"])
+        if problems:
+            raise Unprocessable(details={"events": problems})
+        counted = report_usage(tenant=self.tenant, reports=reports)
+        return Response({"results": [_reported(*pair) for pair in zip(reports, counted, strict=True)]})
