@@ -4,12 +4,16 @@ Platform staff see every tool, action and package, retired ones included; client
 active, and only the actions their tenant could be entitled to (tenant scope).
 """
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch
 
 from catalog.models import ActionScope, Package, PackageAction, Tool, ToolAction
+from core.cache.versions import CATALOG_VERSION_KEY
 from core.db.models import Status
 
-__all__ = ["sellable_actions", "visible_actions", "visible_packages", "visible_tools"]
+__all__ = ["sellable_actions", "tool_actions", "tool_actions_cache_key", "visible_actions", "visible_packages",
+           "visible_tools"]
 
 
 def visible_tools(*, platform: bool):
@@ -34,3 +38,21 @@ def visible_packages(*, platform: bool):
 def sellable_actions():
     """The actions a package may hold: tenant scope only."""
     return ToolAction.objects.filter(scope=ActionScope.TENANT).select_related("tool").order_by("key")
+
+
+def tool_actions_cache_key(tool_id) -> str:
+    return f"toolactions:{tool_id}"
+
+
+def tool_actions(tool, cache_reads=None) -> frozenset[str]:
+    """Every action key of `tool`: what a product credential's questions and reports are bounded by.
+    Cached under the catalog's version (bumped whenever an action is added or changed); `cache_reads`,
+    a request's reads made up front (core/cache/reads.py), may hold both already."""
+    key = tool_actions_cache_key(tool.pk)
+    found = (cache_reads or cache).get_many([CATALOG_VERSION_KEY, key])
+    version, entry = found.get(CATALOG_VERSION_KEY, 0), found.get(key)
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    keys = frozenset(ToolAction.objects.filter(tool=tool).values_list("key", flat=True))
+    cache.set(key, (version, keys), timeout=settings.PERMISSION_CACHE_SECONDS)
+    return keys

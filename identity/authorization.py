@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from branding.models import TenantBranding
-from catalog.models import ToolAction
 from core.cache.versions import CATALOG_VERSION_KEY, tenant_version_key
 from core.db.models import Status
 from identity.api_keys import profile_access_levels
@@ -27,7 +26,7 @@ from tenancy.models import TenantPackage
 from tenancy.selectors import entitled_actions
 
 __all__ = ["Access", "access_cache_keys", "compute_access", "compute_permissions", "effective_permissions",
-           "principal_access", "tool_actions", "tool_actions_cache_key"]
+           "principal_access"]
 
 
 @dataclass(frozen=True)
@@ -105,20 +104,3 @@ def principal_access(principal) -> Access:
 
 def effective_permissions(principal) -> frozenset[str]:
     return principal_access(principal).permissions
-
-
-def tool_actions_cache_key(tool_id) -> str:
-    return f"toolactions:{tool_id}"
-
-
-def tool_actions(tool, cache_reads=None) -> frozenset[str]:
-    """Every action key of `tool`: what a product credential's questions and reports are bounded by.
-    Cached under the catalog's version (bumped whenever an action is added or changed)."""
-    key = tool_actions_cache_key(tool.pk)
-    found = (cache_reads or cache).get_many([CATALOG_VERSION_KEY, key])
-    version, entry = found.get(CATALOG_VERSION_KEY, 0), found.get(key)
-    if entry is not None and entry[0] == version:
-        return entry[1]
-    keys = frozenset(ToolAction.objects.filter(tool=tool).values_list("key", flat=True))
-    cache.set(key, (version, keys), timeout=settings.PERMISSION_CACHE_SECONDS)
-    return keys

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from catalog.selectors import tool_actions, tool_actions_cache_key
 from core.cache.reads import CacheReads
 from core.db.models import Status
 from identity import live_sessions
-from identity.authorization import access_cache_keys, principal_access, tool_actions, tool_actions_cache_key
+from identity.authorization import access_cache_keys, principal_access
 from identity.models import GroupPermission, User
 from identity.principal import Principal
 from identity.principal_rows import USER_ROW, PrincipalRow, cache_keys
