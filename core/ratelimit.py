@@ -8,6 +8,9 @@ The throttle: per-tenant limits by route category (auth / read / write). Default
 settings.RATE_LIMITS (requests per minute); the authenticated principal may lower or raise them for its
 tenant (`rate_limit(category)`: the tenant's `tenant_config.limits.rateLimits`, branding/selectors.py).
 Unauthenticated routes (login, refresh, invitations) count per client address in the `auth` category.
+A product credential (a principal with a `product_credential`) counts per credential in the `product`
+category, whatever the tenant it acts in and the address it calls from: one product backend serves
+many tenants, and many backends may share one address.
 An authenticated request's counter is incremented at authentication, in the same cache round trip as
 its other reads (`request_counter`, core/cache/reads.py); the throttle only compares it with the limit.
 
@@ -30,10 +33,11 @@ from core.cache.faults import UNREACHABLE, CacheUnavailable
 from core.cache.redis import HubRedisCache
 from core.middleware import client_ip
 
-__all__ = ["Hit", "TenantRateThrottle", "counter_key", "hit", "increment", "increment_commands", "request_counter",
-           "route_category"]
+__all__ = ["PRODUCT", "Hit", "TenantRateThrottle", "counter_key", "hit", "increment", "increment_commands",
+           "product_request_counter", "request_counter", "route_category"]
 
 WINDOW_SECONDS = 60
+PRODUCT = "product"
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,11 @@ def _tenant_category(method: str) -> str:
 
 
 def route_category(request) -> str:
-    if getattr(request, "user", None) is None:
+    principal = getattr(request, "user", None)
+    if principal is None:
         return "auth"
+    if getattr(principal, "product_credential", None) is not None:
+        return PRODUCT
     return _tenant_category(request.method)
 
 
@@ -106,10 +113,22 @@ def _tenant_subject(category: str, tenant_id) -> str:
     return f"{category}:tenant:{tenant_id}"
 
 
+def _product_subject(credential_id) -> str:
+    return f"{PRODUCT}:credential:{credential_id}"
+
+
+def _counter(subject: str) -> dict[str, int]:
+    return {counter_key(subject, WINDOW_SECONDS, time.time()): WINDOW_SECONDS}
+
+
 def request_counter(request, tenant_id) -> dict[str, int]:
     """The rate-limit counter (key → window seconds) this authenticated request counts on."""
-    subject = _tenant_subject(_tenant_category(request.method), tenant_id)
-    return {counter_key(subject, WINDOW_SECONDS, time.time()): WINDOW_SECONDS}
+    return _counter(_tenant_subject(_tenant_category(request.method), tenant_id))
+
+
+def product_request_counter(credential_id) -> dict[str, int]:
+    """The counter a request made with a product credential counts on."""
+    return _counter(_product_subject(credential_id))
 
 
 class TenantRateThrottle(BaseThrottle):
@@ -121,10 +140,13 @@ class TenantRateThrottle(BaseThrottle):
             subject = f"{category}:ip:{client_ip(request)}"
         else:
             principal = request.user
-            subject = _tenant_subject(category, principal.tenant.pk)
-            override = principal.rate_limit(category)
-            if isinstance(override, int) and override > 0:
-                limit = override
+            if category == PRODUCT:
+                subject = _product_subject(principal.id)
+            else:
+                subject = _tenant_subject(category, principal.tenant.pk)
+                override = principal.rate_limit(category)
+                if isinstance(override, int) and override > 0:
+                    limit = override
             counted = principal.cache_reads.counts if principal.cache_reads is not None else None
         try:
             result = hit(subject, limit=limit, window_seconds=WINDOW_SECONDS, counted=counted)

@@ -3,6 +3,9 @@
 The digest is HMAC-SHA256 under a server-side pepper (settings.API_KEY_PEPPERS, versioned), so a
 leaked database alone cannot be used to test guesses; comparison is constant-time. The `aza8_`
 prefix makes leaked keys recognisable to secret scanners.
+
+Product credentials (`aza8p_…`, identity/product_credentials.py) are the same construction under
+another prefix: `generate_key(kind=…)`, `split_key(…, pattern=…)`, `secret_matches`.
 """
 
 import hashlib
@@ -26,6 +29,7 @@ __all__ = [
     "ip_allowed",
     "looks_like_api_key",
     "profile_access_levels",
+    "secret_matches",
     "split_key",
     "touch_last_used",
     "verify_secret",
@@ -62,28 +66,33 @@ def digest(secret: str, pepper_version: int) -> str:
     return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
-def generate_key() -> GeneratedKey:
+def generate_key(kind: str = KEY_PREFIX) -> GeneratedKey:
+    """A new `<kind>_<prefix: 12 alphanumerics>_<secret: 43 url-safe>` and what is kept of it."""
     prefix = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(12))
     secret = secrets.token_urlsafe(32)
     version, _pepper = _current_pepper()
-    return GeneratedKey(f"{KEY_PREFIX}_{prefix}_{secret}", prefix, digest(secret, version), version)
+    return GeneratedKey(f"{kind}_{prefix}_{secret}", prefix, digest(secret, version), version)
 
 
 def looks_like_api_key(credential: str) -> bool:
     return credential.startswith(f"{KEY_PREFIX}_")
 
 
-def split_key(full_key: str) -> tuple[str, str] | None:
-    match = KEY_PATTERN.match(full_key)
+def split_key(full_key: str, pattern: re.Pattern = KEY_PATTERN) -> tuple[str, str] | None:
+    match = pattern.match(full_key)
     return (match.group(1), match.group(2)) if match else None
 
 
-def verify_secret(api_key: ApiKey, secret: str) -> bool:
+def secret_matches(secret: str, *, pepper_version: int, expected: str) -> bool:
     try:
-        expected = digest(secret, api_key.pepper_version)
+        computed = digest(secret, pepper_version)
     except KeyError:
         return False
-    return hmac.compare_digest(expected, api_key.digest)
+    return hmac.compare_digest(computed, expected)
+
+
+def verify_secret(api_key: ApiKey, secret: str) -> bool:
+    return secret_matches(secret, pepper_version=api_key.pepper_version, expected=api_key.digest)
 
 
 def ip_allowed(api_key: ApiKey, ip: str | None) -> bool:
@@ -95,15 +104,16 @@ def ip_allowed(api_key: ApiKey, ip: str | None) -> bool:
     return any(address in ipaddress.ip_network(network, strict=False) for network in api_key.allowed_networks)
 
 
-def touch_last_used(api_key: ApiKey) -> None:
-    """Record use at most once per resolution period: a busy key costs no write per request. Saved
-    as the one row, so that only this key's cached row is read again (an `update()` would send every
-    principal of the tenant back to the database, identity/principal_rows.py)."""
+def touch_last_used(credential) -> None:
+    """Record use (of an API key or a product credential) at most once per resolution period: a busy
+    key costs no write per request. Saved as the one row, so that only this key's cached row is read
+    again (an `update()` would send every principal of the tenant back to the database,
+    identity/principal_rows.py)."""
     now = timezone.now()
-    if api_key.last_used_at and now - api_key.last_used_at < settings.API_KEY_LAST_USED_RESOLUTION:
+    if credential.last_used_at and now - credential.last_used_at < settings.API_KEY_LAST_USED_RESOLUTION:
         return
-    api_key.last_used_at = now
-    api_key.save(update_fields=["last_used_at"])
+    credential.last_used_at = now
+    credential.save(update_fields=["last_used_at"])
 
 
 def profile_access_levels(profile: str | None) -> set[str]:

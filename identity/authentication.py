@@ -1,10 +1,20 @@
 """The one DRF authentication path: credential → principal and tenant, with every status check.
 
-`Authorization: Bearer <credential>` carries either an API key (`aza8_…`) or an access JWT (user or
-service). The tenant always comes from the credential; `X-Tenant-Id` may only repeat it.
+`Authorization: Bearer <credential>` carries an API key (`aza8_…`), an access JWT (user or service)
+or a product credential (`aza8p_…`). For the first two the tenant always comes from the credential;
+`X-Tenant-Id` may only repeat it.
+
+A product credential names no tenant: it authenticates here as a principal of type "product" with
+`tenant` None, and the tenant is found only once the route said a product may call it
+(identity/permissions.py calls `product_tenant`): on a route in a tenant (`PRODUCT_IN_TENANT`),
+`X-Tenant-Id` names it — missing or not a UUID 400 VALIDATION_ERROR, unknown 404 TENANT_NOT_FOUND,
+suspended 403 TENANT_SUSPENDED, not entitled to the credential's tool 403 TOOL_NOT_ENTITLED; on a
+platform-level product route (`PRODUCT_PLATFORM`) the header is not read and the tenant is the
+platform tenant, where the product's own rows (its webhook subscriptions) and their trail live.
 """
 
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -13,6 +23,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
 from branding.selectors import limits_cache_key
+from core.api.access import PRODUCT_IN_TENANT, PRODUCT_PLATFORM
 from core.api.exceptions import (
     WWW_AUTHENTICATE,
     AccountSuspended,
@@ -23,21 +34,26 @@ from core.api.exceptions import (
     TenantSuspended,
     TokenExpired,
     TokenRevoked,
+    ToolNotEntitled,
     Unauthorized,
+    ValidationFailed,
 )
 from core.cache.reads import CacheReads
 from core.db.lookup import RowLookup
 from core.db.models import Status
 from core.middleware import client_ip
-from core.ratelimit import request_counter
-from identity import api_keys, live_sessions, principal_rows
+from core.ratelimit import product_request_counter, request_counter
+from identity import api_keys, live_sessions, principal_rows, product_credentials
 from identity.authorization import access_cache_keys
-from identity.models import ApiKey, ApiKeyStatus, User
-from identity.principal import Principal
+from identity.models import ApiKey, ApiKeyStatus, ProductCredential, ProductCredentialStatus, User
+from identity.principal import PRODUCT, Principal
 from identity.tokens import VERIFIED_TOKENS_KEPT, TokenType, decode_access_token
 from tenancy.models import Tenant
+from tenancy.selectors import platform_tenant
 
-__all__ = ["HubAuthentication", "bearer_credential"]
+__all__ = ["HubAuthentication", "bearer_credential", "product_tenant"]
+
+TENANT_HEADER = "X-Tenant-Id"
 
 
 def bearer_credential(request) -> str | None:
@@ -124,6 +140,7 @@ _SUBJECTS = {
     ApiKey: RowLookup(ApiKey, join="tenant", filters=("pk", "tenant_id")),
 }
 _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
+_PRODUCT_CREDENTIAL_BY_PREFIX = RowLookup(ProductCredential, join="tool", filters=("prefix",))
 
 
 def _token_subject(model, claims, reads: CacheReads):
@@ -143,7 +160,9 @@ class HubAuthentication(BaseAuthentication):
         credential = bearer_credential(request)
         if credential is None:
             return None
-        if api_keys.looks_like_api_key(credential):
+        if product_credentials.looks_like_product_credential(credential):
+            principal = self._from_product_credential(credential, request)
+        elif api_keys.looks_like_api_key(credential):
             principal = self._from_api_key(credential, request)
         else:
             principal = self._from_jwt(credential, request)
@@ -182,6 +201,24 @@ class HubAuthentication(BaseAuthentication):
             reads.receive()  # never leave the answers waiting
         return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, cache_reads=reads)
 
+    def _from_product_credential(self, credential, request) -> Principal:
+        parts = product_credentials.split_credential(credential)
+        if parts is None:
+            raise InvalidToken("The product credential is malformed.")
+        prefix, secret = parts
+        found = _PRODUCT_CREDENTIAL_BY_PREFIX.get(prefix=prefix)
+        if found is None or not product_credentials.verify_secret(found, secret):
+            raise InvalidToken("The product credential is invalid.")
+        if found.status != ProductCredentialStatus.ACTIVE:
+            raise TokenRevoked("The product credential has been revoked.")
+        api_keys.touch_last_used(found)
+        # Counted per credential, whatever the tenant (core/ratelimit.py); what `product_tenant` reads
+        # of the tenant the request names comes in the same round trip.
+        keys = product_credentials.entitlement_cache_keys(_tenant_id_header(request), found.tool_id)
+        reads = CacheReads(keys, counters=product_request_counter(found.pk))
+        reads.receive()  # never leave the answers waiting: the tenant may still be refused
+        return Principal(type=PRODUCT, tenant=None, product_credential=found, tool=found.tool, cache_reads=reads)
+
     def _from_jwt(self, credential, request) -> Principal:
         claims = decode_access_token(credential)
         is_user = claims["type"] == TokenType.USER
@@ -200,6 +237,43 @@ class HubAuthentication(BaseAuthentication):
         if not live_sessions.is_alive(claims["tenantId"], claims["sid"], reads):
             raise TokenRevoked()
         return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims, cache_reads=reads)
+
+
+def _tenant_id_header(request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.META.get("HTTP_X_TENANT_ID", "").strip())
+    except ValueError:
+        return None
+
+
+def _named_tenant(request) -> Tenant:
+    tenant_id = _tenant_id_header(request)
+    if tenant_id is None:
+        problem = "Must be a tenant id (UUID)." if request.META.get("HTTP_X_TENANT_ID", "").strip() else \
+            "This header is required."
+        raise ValidationFailed(f"A product credential names its tenant with {TENANT_HEADER}.",
+                               details={TENANT_HEADER: [problem]})
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        raise TenantNotFound("No tenant has this id.", status_code=404)
+    return tenant
+
+
+def product_tenant(principal: Principal, request, scope: str) -> Tenant:
+    """The tenant a product principal acts in on a route it may call (`scope`: its `product_access`)."""
+    if scope == PRODUCT_PLATFORM:
+        tenant = platform_tenant()
+        if tenant is None:
+            raise TenantNotFound("The platform tenant does not exist yet.", status_code=404)
+        return tenant
+    if scope != PRODUCT_IN_TENANT:
+        raise ValueError(f"product_access must be PRODUCT_IN_TENANT or PRODUCT_PLATFORM, not {scope!r}")
+    tenant = _named_tenant(request)
+    if tenant.status != Status.ACTIVE:
+        raise TenantSuspended()
+    if not product_credentials.is_entitled(tenant, principal.tool, principal.cache_reads):
+        raise ToolNotEntitled(details={"tool": principal.tool.key, "tenantId": str(tenant.pk)})
+    return tenant
 
 
 class HubAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -8,6 +8,10 @@ statuses or branding) and
 the catalog's (bumped when actions or packages change) — so a change is seen on the next request.
 Entries also expire after PERMISSION_CACHE_SECONDS, which bounds how long a package that simply
 reached its expiry date keeps counting.
+
+A product principal (a product credential) is no user and holds no grant in any tenant: its access
+is empty, whatever tenant it acts in. What it may call is decided by the route's `product_access`
+(identity/permissions.py), and what it may ask about is its own tool's actions.
 """
 
 from dataclasses import dataclass
@@ -35,6 +39,10 @@ class Access:
     groups: tuple[dict, ...]  # the user's active groups: {"id", "name"}
     packages: tuple[dict, ...]  # the tenant's packages in force: {"key", "name", "expires_at"}
     branding: dict | None  # the tenant's branding, as /v1/me shows it
+
+
+NO_ACCESS = Access(permissions=frozenset(), groups=(), packages=(), branding=None)
+
 
 def compute_permissions(principal) -> frozenset[str]:
     entitled = entitled_actions(principal.tenant)
@@ -84,6 +92,8 @@ def access_cache_keys(tenant_id, principal_type: str, principal_id) -> list[str]
 
 
 def principal_access(principal) -> Access:
+    if principal.product_credential is not None:
+        return NO_ACCESS
     cached = getattr(principal, "_access", None)
     if cached is not None:
         return cached

@@ -1,4 +1,5 @@
-"""People, groups, grants and the credentials that authenticate them. All tenant-scoped."""
+"""People, groups, grants and the credentials that authenticate them. All tenant-scoped but the
+product credentials, which belong to a catalog tool and act in every tenant entitled to it."""
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -6,8 +7,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 
-from catalog.models import ToolAction
-from core.db.models import Status, StatusModel, VersionedRowsQuerySet, choices_check, status_check
+from catalog.models import Tool, ToolAction
+from core.db.models import BaseModel, Status, StatusModel, VersionedRowsQuerySet, choices_check, status_check
 from core.db.naming import index, unique
 from tenancy.models import TenantScopedModel, TenantScopedQuerySet
 
@@ -20,6 +21,8 @@ __all__ = [
     "GroupPermission",
     "Invitation",
     "PrincipalQuerySet",
+    "ProductCredential",
+    "ProductCredentialStatus",
     "RefreshToken",
     "User",
     "UserGroup",
@@ -235,3 +238,37 @@ class Invitation(TenantScopedModel):
         db_table = "invitation"
         constraints = [unique("invitation", "token_hash")]
         indexes = [index("invitation", "tenant_id", "user_id"), index("invitation", "tenant_id", "expires_at")]
+
+
+class ProductCredentialStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+
+
+class ProductCredential(BaseModel):
+    """A product backend's credential `aza8p_<prefix>_<secret>` (identity/product_credentials.py):
+    platform-level, issued to one catalog tool by staff. Only the prefix and an HMAC of the secret
+    are kept, as for API keys. At most one active credential per (tool, name)."""
+
+    tool = models.ForeignKey(Tool, on_delete=models.PROTECT, related_name="+", db_index=False)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64)
+    pepper_version = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=ProductCredentialStatus.choices,
+                              default=ProductCredentialStatus.ACTIVE)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "product_credential"
+        ordering = ["created_at", "id"]
+        constraints = [
+            unique("product_credential", "prefix"),
+            unique("product_credential", "tool_id", "name", condition=models.Q(status="active")),
+            status_check("product_credential", ProductCredentialStatus),
+        ]
+        indexes = [index("product_credential", "tool_id", "created_at", "id")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix})"

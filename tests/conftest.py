@@ -76,7 +76,7 @@ def log_output():
 
 # Passwords the tests use; none may ever be found in the audit trail or an event payload.
 TEST_PASSWORDS = ("correct horse battery", "a long enough one", "a long staff password", "hunter2-but-longer", "wrong password!")
-_CREDENTIAL = re.compile(r"aza8_[A-Za-z0-9]{12}_|eyJ[A-Za-z0-9_-]{8,}\.|whsec_")
+_CREDENTIAL = re.compile(r"aza8p?_[A-Za-z0-9]{12}_|eyJ[A-Za-z0-9_-]{8,}\.|whsec_")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -181,6 +181,9 @@ TokenRevoked = _error("TokenRevoked", 401, "TOKEN_REVOKED", "The token has been 
 TenantNotFound = _error("TenantNotFound", 401, "TENANT_NOT_FOUND", "The credential's tenant does not exist.")
 TenantSuspended = _error("TenantSuspended", 403, "TENANT_SUSPENDED", "The tenant is suspended.")
 AccountSuspended = _error("AccountSuspended", 403, "ACCOUNT_SUSPENDED", "The account is suspended.")
+ToolNotEntitled = _error(
+    "ToolNotEntitled", 403, "TOOL_NOT_ENTITLED", "The tenant is not entitled to this product's tool."
+)
 ForbiddenAction = _error("ForbiddenAction", 403, "FORBIDDEN_ACTION", "You are not allowed to perform this action.")
 NotFound = _error("NotFound", 404, "NOT_FOUND", "Resource not found.")
 Conflict = _error("Conflict", 409, "CONFLICT", "The request conflicts with the current state.")

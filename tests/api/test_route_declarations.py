@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.viewsets import ViewSetMixin
 
 from catalog.fixtures import load_catalog_fixture
-from core.api.access import AUTHENTICATED, PUBLIC
+from core.api.access import AUTHENTICATED, PRODUCT, PRODUCT_IN_TENANT, PRODUCT_PLATFORM, PUBLIC
 
 # Third-party views with their own access rules (documented in docs/rbac.md).
 EXEMPT_PREFIXES = ("admin/", "v1/openapi.json", "v1/docs", "static/")
@@ -45,13 +45,26 @@ def test_every_viewset_action_is_mapped_and_every_key_exists():
             continue
         values = declared.values() if isinstance(declared, dict) else [declared]
         for key in values:
-            assert key in (PUBLIC, AUTHENTICATED) or key in ALL_ACTION_KEYS, (route, key)
+            assert key in (PUBLIC, AUTHENTICATED, PRODUCT) or key in ALL_ACTION_KEYS, (route, key)
         if view is not None and issubclass(view, ViewSetMixin):
             assert isinstance(declared, dict), route
             for name in actions.values():
                 assert name in declared, (route, name)
                 checked += 1
     assert checked >= 20
+
+
+def test_product_routes_say_where_a_product_acts():
+    """A route open to product credentials says, per action, whether in a tenant (X-Tenant-Id) or on
+    the platform; a products-only route (tool_action PRODUCT) is open to them on every action."""
+    for route, view, declared, _actions in declarations():
+        opened = getattr(view, "product_access", None)
+        scopes = opened.values() if isinstance(opened, dict) else [opened] if opened else []
+        assert set(scopes) <= {PRODUCT_IN_TENANT, PRODUCT_PLATFORM}, route
+        only_products = [name for name, key in (declared.items() if isinstance(declared, dict) else [(None, declared)])
+                         if key == PRODUCT]
+        for name in only_products:
+            assert opened if name is None or not isinstance(opened, dict) else name in opened, route
 
 
 @pytest.mark.django_db

@@ -36,7 +36,8 @@ def test_seed_loads_the_catalog_of_the_spec():
     assert platform_actions == {
         "tenants.create", "tenants.read", "tenants.status.update", "tenants.packages.assign",
         "tenants.packages.unassign", "tenants.seeds.run", "catalog.tools.create", "catalog.actions.create",
-        "catalog.packages.create", "catalog.packages.actions.add",
+        "catalog.packages.create", "catalog.packages.actions.add", "product_credentials.create",
+        "product_credentials.read", "product_credentials.rotate", "product_credentials.revoke",
     }
     assert ToolAction.objects.filter(tool=hub, scope=ActionScope.TENANT).count() == 33
     assert {"gestor", "erp", "hotelbot"} <= set(Tool.objects.filter(is_core=False).values_list("key", flat=True))
