@@ -1,6 +1,6 @@
 """A live hub for the SDK and the ERP example: gunicorn and a Celery worker on the test's database, a
 tenant holding erp-basic with a user who may read vehicles and one who may not, a product credential
-for the `erp` tool issued through the platform API, and a receiver for the hub's product events."""
+for the `erp` tool issued by the hub's service, and a receiver for the hub's product events."""
 
 import threading
 from dataclasses import dataclass
@@ -10,6 +10,8 @@ import pytest
 from django.core.cache import cache
 
 from audit.services import SYSTEM
+from catalog.models import Tool
+from identity.product_credentials import issue_product_credential
 from identity.services import add_member, create_group, create_user, grant_permissions
 from tenancy.models import Tenant
 from tests.contract.conftest import UNLIMITED, login, platform_admin, tenant_admin
@@ -102,13 +104,11 @@ def world(seeded, transactional_db):
     group = create_group(tenant=tenant, name="Vehicles", actor=SYSTEM)
     [permission] = grant_permissions(group=group, tool_action_keys=[READ], actor=SYSTEM)
     add_member(group=group, user=reader, actor=SYSTEM)
+    credential = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp-backend").secret
     with web_server(workers=2, **UNLIMITED) as hub, celery_workers(1):
-        staff = login(hub, "aza8", staff_email)
-        issued = hub.call("POST", "/v1/catalog/tools/erp/credentials", {"name": "erp-backend"}, token=staff)
-        assert issued[0] == 201, issued
-        yield World(hub=hub, tenant_id=str(tenant.pk), staff=staff, admin=login(hub, "acme", "admin@acme.com"),
-                    reader_id=str(reader.pk), group_id=str(group.pk), permission_id=str(permission.pk),
-                    credential=issued[1]["data"]["credential"])
+        yield World(hub=hub, tenant_id=str(tenant.pk), staff=login(hub, "aza8", staff_email),
+                    admin=login(hub, "acme", "admin@acme.com"), reader_id=str(reader.pk), group_id=str(group.pk),
+                    permission_id=str(permission.pk), credential=credential)
     cache.clear()
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ._schema import SubjectDecision
+from ._schema import SubjectAccess
 from .principal import Principal
 from .transport import Transport
 
@@ -40,7 +40,7 @@ class Snapshot:
         return cls(frozenset(), False, None, None, time.monotonic() + ttl)
 
     @classmethod
-    def from_answer(cls, answer: SubjectDecision, ttl: float) -> "Snapshot":
+    def from_answer(cls, answer: SubjectAccess, ttl: float) -> "Snapshot":
         lifetime = min(float(answer.get("maxAge", ttl)), ttl)
         allowed = answer["active"] and answer.get("sessionActive") is not False
         return cls(frozenset(answer["permissions"]) if allowed else frozenset(), answer["active"],

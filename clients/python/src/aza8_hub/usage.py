@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from ._schema import UsageBatchEvent
+from ._schema import UsageEventRequest
 from .principal import Principal
 from .transport import Transport
 
@@ -30,7 +30,7 @@ class Usage:
     def __init__(self, transport: Transport, *, flush_seconds: float):
         self.transport, self.flush_seconds = transport, flush_seconds
         self._counts: dict[tuple[str, str], list] = {}  # (tenant, action) -> [count, first occurredAt]
-        self._pending: list[tuple[str, list[UsageBatchEvent]]] = []  # (tenant, events) awaiting a retry
+        self._pending: list[tuple[str, list[UsageEventRequest]]] = []  # (tenant, events) awaiting a retry
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._wake = threading.Event()
@@ -54,7 +54,7 @@ class Usage:
         """Send everything reported so far; True when the hub took all of it."""
         with self._lock:
             counts, self._counts = self._counts, {}
-        by_tenant: dict[str, list[UsageBatchEvent]] = {}
+        by_tenant: dict[str, list[UsageEventRequest]] = {}
         for (tenant_id, action), (count, occurred_at) in counts.items():
             by_tenant.setdefault(tenant_id, []).append(
                 {"toolAction": action, "count": count, "occurredAt": occurred_at, "eventId": str(uuid.uuid4())})
