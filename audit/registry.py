@@ -65,6 +65,8 @@ NON_ROUTE_ACTIONS = frozenset(
         "outbox.events.requeue",
         "staff.roles.update",
         "users.invitations.reissue",
+        # The beat's sweep telling products a package passed its expiresAt (tenancy/services.py).
+        "tenants.packages.expire",
         # One summary entry per retention run, in the platform tenant (operations/tasks.py).
         "retention.run",
         # One summary entry per run that re-encrypted rows under the newest key (operations/services.py).

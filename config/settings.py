@@ -212,6 +212,11 @@ PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
 # How long a principal's row may stay cached (identity/principal_rows.py); every write to it is seen
 # at once regardless. 0 reads it from the database on every request.
 PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60)
+# How long a product may keep a decision (GET /v1/authz/subjects/{userId}: `maxAge`): the bound on a
+# revocation reaching a product that receives no events (docs/rbac.md).
+PRODUCT_DECISION_MAX_AGE_SECONDS = env.int("PRODUCT_DECISION_MAX_AGE_SECONDS", default=60)
+if not 1 <= PRODUCT_DECISION_MAX_AGE_SECONDS <= 60:
+    raise ImproperlyConfigured("PRODUCT_DECISION_MAX_AGE_SECONDS must be between 1 and 60")
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------
@@ -284,8 +289,7 @@ RATE_LIMITS = {
     "auth": env.int("RATE_LIMIT_AUTH_PER_MINUTE", default=60),
     "read": env.int("RATE_LIMIT_READ_PER_MINUTE", default=1200),
     "write": env.int("RATE_LIMIT_WRITE_PER_MINUTE", default=300),
-    # Per product credential (whatever the tenant or the address), every route alike.
-    "product": env.int("RATE_LIMIT_PRODUCT_PER_MINUTE", default=6000),
+    "product": env.int("RATE_LIMIT_PRODUCT_PER_MINUTE", default=6000),  # per product credential, any tenant
 }
 # Hub routes' usage counts wait in each process this long before one upsert writes them
 # (0: no background flusher; counts are written by explicit flushes only, as in the tests).
@@ -348,6 +352,7 @@ HUB_PERIODIC_TASKS = {
     "retention": {"task": "operations.tasks.run_retention", "crontab": {"minute": "17"}},
     "sweep-exports": {"task": "exports.tasks.sweep_exports", "crontab": {"minute": "*/5"}},
     "reencrypt-credentials": {"task": "operations.tasks.reencrypt_credentials", "crontab": {"minute": "41", "hour": "3"}},
+    "announce-expired-packages": {"task": "operations.tasks.announce_expired_packages", "crontab": {"minute": "*"}},
 }
 
 # --- Observability (docs/observability.md) -----------------------------------------------------

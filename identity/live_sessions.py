@@ -28,8 +28,10 @@ from redis.exceptions import RedisError
 
 from core.api.exceptions import ServiceUnavailable
 from identity.models import RefreshToken
+from tenancy.selectors import entitled_tools
+from tenancy.services import access_changed
 
-__all__ = ["ALIVE", "ENDED", "cache_key", "end_sessions", "end_user_sessions", "is_alive"]
+__all__ = ["ALIVE", "ENDED", "announce_ended_sessions", "cache_key", "end_sessions", "end_user_sessions", "is_alive"]
 
 ALIVE, ENDED = 1, 0
 # How soon a client should retry a change refused because the cache could not be written.
@@ -78,7 +80,19 @@ def end_user_sessions(user, *, keep=None, confirm: bool) -> int:
     live = RefreshToken.objects.filter(tenant_id=user.tenant_id, user=user, revoked_at__isnull=True)
     if keep is not None:
         live = live.exclude(family=keep)
-    return end_sessions(user.tenant_id, set(live.values_list("family", flat=True)), confirm=confirm)
+    families = set(live.values_list("family", flat=True))
+    revoked = end_sessions(user.tenant_id, families, confirm=confirm)
+    announce_ended_sessions(tenant=user.tenant, user_id=user.pk, families=families)
+    return revoked
+
+
+def announce_ended_sessions(*, tenant, user_id, families) -> None:
+    """Tell products, one `access.changed` (reason session) per ended session of `user_id`, so they
+    refuse its tokens without waiting for a decision to expire. Inside the ending transaction."""
+    families = sorted({str(family) for family in families})
+    tools = entitled_tools(tenant) if families else []
+    for family in families:
+        access_changed(tenant=tenant, reason="session", user_id=user_id, session_id=family, tools=tools)
 
 
 def _mark_ended(keys: list[str], *, confirm: bool) -> None:

@@ -115,7 +115,10 @@ def seed_tenant_groups(*, tenant, templates=None, changes: ChangeLog | None = No
     changes = changes if changes is not None else ChangeLog()
     templates = templates if templates is not None else load_catalog_fixture().group_templates
     entitled = list(entitled_actions(tenant))
+    changes_before = len(changes)
     for template in templates:
         if template.applies_to(tenant):
             _top_up_group(tenant, template, entitled, changes)
+    if len(changes) > changes_before:
+        tenancy.access_changed(tenant=tenant, reason="grant")
     return changes

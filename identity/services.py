@@ -17,6 +17,7 @@ from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invita
 from identity.sessions import IssuedInvitation, check_credential_change, create_invitation
 from outbox.services import emit
 from tenancy.selectors import entitled_actions
+from tenancy.services import access_changed
 
 __all__ = [
     "NewApiKey",
@@ -175,6 +176,7 @@ def set_api_key_status(*, api_key: ApiKey, status: str, reason: str = "", actor:
            actor=actor, metadata={"from": previous, "to": status, **({"reason": reason} if reason else {})})
     if status == ApiKeyStatus.REVOKED and previous != ApiKeyStatus.REVOKED:
         emit("api_key.revoked", tenant=api_key.tenant, data={"apiKeyId": str(api_key.pk), "name": api_key.name})
+    access_changed(tenant=api_key.tenant, reason="api_key", api_key_id=api_key.pk)
     return api_key
 
 
@@ -256,6 +258,7 @@ def set_user_status(*, user: User, status: str, reason: str = "", actor: Actor) 
     data = {"userId": str(user.pk), "status": status}
     emit("user.status.changed", tenant=user.tenant, data=data)
     emit("user.updated", tenant=user.tenant, data={**data, "changedFields": ["status"]})
+    access_changed(tenant=user.tenant, reason="user_status", user_id=user.pk)
     return user
 
 
@@ -285,6 +288,7 @@ def delete_user(*, user: User, actor: Actor) -> User:
     record(tenant=user.tenant, action="users.delete", entity_type="user", entity_id=user.pk, actor=actor,
            metadata={"anonymised": True})
     emit("user.updated", tenant=user.tenant, data={"userId": str(user.pk), "deleted": True})
+    access_changed(tenant=user.tenant, reason="user_status", user_id=user.pk)
     return user
 
 
@@ -322,6 +326,8 @@ def set_group_status(*, group: Group, status: str, reason: str = "", actor: Acto
     record(tenant=group.tenant, action="groups.status.update", entity_type="group", entity_id=group.pk,
            actor=actor, metadata={"from": previous, "to": status})
     emit("group.updated", tenant=group.tenant, data={"groupId": str(group.pk), "changedFields": ["status"]})
+    # Every member gains or loses the group's grants: tenant-wide, like a grant.
+    access_changed(tenant=group.tenant, reason="grant")
     return group
 
 
@@ -336,6 +342,7 @@ def add_member(*, group: Group, user: User, actor: Actor) -> UserGroup:
                actor=actor, metadata={"userId": str(user.pk)})
         emit("user_group.changed", tenant=group.tenant,
              data={"groupId": str(group.pk), "userId": str(user.pk), "change": "added"})
+        access_changed(tenant=group.tenant, reason="membership", user_id=user.pk)
     return membership
 
 
@@ -349,6 +356,7 @@ def remove_member(*, group: Group, user: User, actor: Actor) -> None:
            actor=actor, metadata={"userId": str(user.pk)})
     emit("user_group.changed", tenant=group.tenant,
          data={"groupId": str(group.pk), "userId": str(user.pk), "change": "removed"})
+    access_changed(tenant=group.tenant, reason="membership", user_id=user.pk)
 
 
 @transaction.atomic
@@ -374,6 +382,7 @@ def grant_permissions(*, group: Group, tool_action_keys, actor: Actor) -> list[G
                actor=actor, metadata={"toolActions": granted})
         emit("group.permission.changed", tenant=group.tenant,
              data={"groupId": str(group.pk), "granted": granted, "revoked": []})
+        access_changed(tenant=group.tenant, reason="grant")
     return list(GroupPermission.objects.for_tenant(group.tenant).filter(group=group, tool_action__key__in=keys)
                 .select_related("tool_action"))
 
@@ -387,3 +396,4 @@ def revoke_permission(*, permission: GroupPermission, actor: Actor) -> None:
     record(tenant=group.tenant, action="groups.permissions.revoke", entity_type="group", entity_id=group.pk,
            actor=actor, metadata={"toolActions": [key]})
     emit("group.permission.changed", tenant=group.tenant, data={"groupId": str(group.pk), "granted": [], "revoked": [key]})
+    access_changed(tenant=group.tenant, reason="grant")

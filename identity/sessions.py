@@ -34,7 +34,7 @@ from core.api.exceptions import (
 )
 from core.db.models import Status
 from core.ratelimit import counter_key, hit
-from identity.live_sessions import end_sessions
+from identity.live_sessions import announce_ended_sessions, end_sessions
 from identity.models import Invitation, RefreshToken, User
 from identity.successor_seal import open_successor, seal_successor
 from identity.tokens import TokenType, issue_access_token
@@ -214,6 +214,7 @@ def refresh(*, refresh_token: str) -> SessionTokens:
             if retried is not None:
                 return retried
             revoked = end_sessions(stored.tenant_id, [stored.family], confirm=False)
+            announce_ended_sessions(tenant=stored.user.tenant, user_id=stored.user_id, families=[stored.family])
             record(
                 tenant=stored.user.tenant,
                 action="auth.refresh.reuse_detected",
@@ -272,6 +273,7 @@ def logout(*, principal, refresh_token: str | None) -> None:
         ).values_list("family", flat=True)
     with transaction.atomic():
         end_sessions(principal.tenant.pk, sessions, confirm=True)
+        announce_ended_sessions(tenant=principal.tenant, user_id=principal.user.pk, families=sessions)
         record(
             tenant=principal.tenant,
             action="auth.logout",

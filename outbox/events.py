@@ -1,5 +1,6 @@
 """The event types the hub emits: their payload schemas and which operating profile enables them."""
 
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -15,16 +16,29 @@ class EventSchema:
     version: int
     required: frozenset
     optional: frozenset = field(default_factory=frozenset)
+    # Keys holding a uuid or null, whatever their name sounds like to the scrubber (a `sessionId`
+    # names a session; it is no credential): checked here, so nothing else can pass under them.
+    identifiers: frozenset = field(default_factory=frozenset)
 
     def check(self, event_type: str, data: dict) -> None:
         keys = set(data)
         missing, unknown = self.required - keys, keys - self.required - self.optional
         if missing or unknown:
             raise ValueError(f"{event_type} v{self.version}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        for key in sorted(self.identifiers & keys):
+            if data[key] is not None and not _is_uuid(data[key]):
+                raise ValueError(f"{event_type} v{self.version}: {key} is not a uuid")
 
 
-def _schema(version, *required, optional=()):
-    return EventSchema(version, frozenset(required), frozenset(optional))
+def _is_uuid(value) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def _schema(version, *required, optional=(), identifiers=()):
+    return EventSchema(version, frozenset(required), frozenset(optional), frozenset(identifiers))
 
 
 EVENT_SCHEMAS = {
@@ -40,10 +54,15 @@ EVENT_SCHEMAS = {
     "user_group.changed": _schema(1, "groupId", "userId", "change"),
     "api_key.created": _schema(1, "apiKeyId", "name"),
     "api_key.revoked": _schema(1, "apiKeyId", "name"),
+    # Whatever may change a decision about the tenant's principals (tenancy.services.access_changed):
+    # a product drops its cached decisions for the tenant, the user (userId) or the session (sessionId).
+    "access.changed": _schema(1, "tenantId", "userId", "sessionId", "apiKeyId", "reason", "tools",
+                              identifiers=("tenantId", "userId", "sessionId", "apiKeyId")),
 }
 
 MVP_EVENTS = frozenset(
     {
+        "access.changed",  # products keep their decisions fresh with it, whatever the profile
         "tenant.created",
         "tenant.package.assigned",
         "user.created",

@@ -41,7 +41,8 @@ DRAIN_OUTBOX_TASK = "outbox.tasks.drain_outbox"
 def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
     """Record `event_type` for delivery after commit; None when the operating profile leaves it out.
 
-    Payloads carry ids and non-secret fields only; they pass through the scrubber as a safety net.
+    Payloads carry ids and non-secret fields only; they pass through the scrubber as a safety net
+    (but for the schema's identifiers, checked to be uuids).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the transaction of the change it announces")
@@ -50,7 +51,8 @@ def emit(event_type: str, *, tenant, data: dict) -> OutboxEvent | None:
     schema = EVENT_SCHEMAS[event_type]
     schema.check(event_type, data)
     request = current_request()
-    payload = {"version": schema.version, "data": scrub(data)}
+    identifiers = {key: data[key] for key in schema.identifiers & set(data)}
+    payload = {"version": schema.version, "data": {**scrub(data), **identifiers}}
     if request is not None:
         payload["requestId"] = request.request_id
     traceparent = current_traceparent()

@@ -66,6 +66,9 @@ class TenantPackage(TenantScopedModel, StatusModel):
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="tenant_packages", db_index=False)
     assigned_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep told products it expired (tenancy.services.announce_package_expiries): once
+    # each; assigning the package again clears it.
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "tenant_package"
