@@ -212,11 +212,8 @@ PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
 # How long a principal's row may stay cached (identity/principal_rows.py); every write to it is seen
 # at once regardless. 0 reads it from the database on every request.
 PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60)
-# How long a product may keep a decision (GET /v1/authz/subjects/{userId}: `maxAge`): the bound on a
-# revocation reaching a product that receives no events (docs/rbac.md).
-PRODUCT_DECISION_MAX_AGE_SECONDS = env.int("PRODUCT_DECISION_MAX_AGE_SECONDS", default=60)
-if not 1 <= PRODUCT_DECISION_MAX_AGE_SECONDS <= 60:
-    raise ImproperlyConfigured("PRODUCT_DECISION_MAX_AGE_SECONDS must be between 1 and 60")
+# How long a product may keep a decision (`maxAge` of /v1/authz/subjects): at most 60 s (docs/rbac.md).
+PRODUCT_DECISION_MAX_AGE_SECONDS = min(env.int("PRODUCT_DECISION_MAX_AGE_SECONDS", default=60), 60)
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------
@@ -272,8 +269,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "core.db.models.Status",
-        "ApiKeyStatusEnum": "identity.models.ApiKeyStatus",
-        "ApiKeyProfileEnum": "identity.models.ApiKeyProfile",
+        "ApiKeyStatusEnum": "identity.models.ApiKeyStatus", "ApiKeyProfileEnum": "identity.models.ApiKeyProfile",
+        "ProductCredentialStatusEnum": "identity.models.ProductCredentialStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

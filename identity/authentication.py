@@ -134,9 +134,9 @@ class _KeyOwners:
 
 
 _key_owners = _KeyOwners()
-# The password hash is not needed to authenticate and must not travel to the cache with the row.
+# The rows a token names, by id in its tenant (a user's without its password hash: principal_rows).
 _SUBJECTS = {
-    User: RowLookup(User, join="tenant", filters=("pk", "tenant_id"), defer=("password",)),
+    User: principal_rows.USER_ROW,
     ApiKey: RowLookup(ApiKey, join="tenant", filters=("pk", "tenant_id")),
 }
 _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))

@@ -17,6 +17,7 @@ success body in the envelope the renderer really writes, and the errors it can a
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from core.api.idempotency import IdempotencyMixin
@@ -133,7 +134,9 @@ class HubAutoSchema(AutoSchema):
                 return super()._get_request_for_media_type(serializer, direction)
             finally:
                 self.method = "PATCH"
-        return super()._get_request_for_media_type(serializer, direction)
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # One of several bodies (oneOf, which names no property itself): each is a body, none is optional.
+        return schema, required or isinstance(serializer, PolymorphicProxySerializer)
 
     # Only GETs filter and paginate: a write that answers several rows (a grant) answers them all, in
     # {data}, and takes no list parameters.

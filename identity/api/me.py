@@ -1,13 +1,16 @@
-"""GET /v1/me and POST /v1/authz/check: what the caller is and may do."""
+"""GET /v1/me and POST /v1/authz/check: what the caller is and may do (or, asked by a product, what
+one of the tenant's users may do with the product's tool)."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers as fields
 from rest_framework.response import Response
 
-from core.api.access import AUTHENTICATED
+from core.api.access import AUTHENTICATED, PRODUCT_IN_TENANT
+from core.api.exceptions import NotFound
 from core.api.views import TenantScopedAPIView
 from identity.api import serializers
 from identity.authorization import effective_permissions, principal_access
+from identity.selectors import subject_snapshot
 
 ME = inline_serializer("Me", {
     "principal": inline_serializer("MePrincipal", {
@@ -48,14 +51,45 @@ class MeView(TenantScopedAPIView):
         )
 
 
+class AuthzSubjectSerializer(fields.Serializer):
+    user_id = fields.UUIDField(help_text="A user of the tenant X-Tenant-Id names.")
+
+
+class ProductAuthzCheckSerializer(serializers.AuthzCheckSerializer):
+    subject = AuthzSubjectSerializer(help_text="Product credentials only, and required for them.")
+
+
+AUTHZ_CHECK = PolymorphicProxySerializer(
+    "AuthzQuestion", resource_type_field_name=None,
+    serializers=[serializers.AuthzCheckSerializer, ProductAuthzCheckSerializer],
+)
+
+
 class AuthzCheckView(TenantScopedAPIView):
     tool_action = AUTHENTICATED
+    product_access = PRODUCT_IN_TENANT
+    schema_errors = {"post": {
+        "400": "VALIDATION_ERROR: `subject` from a user or service (an unknown field), or none from a product.",
+        "403": "TOOL_NOT_ENTITLED: (products) the tenant does not hold the product's tool.",
+        "404": "NOT_FOUND: (products) the tenant has no such user.",
+    }}
 
-    @extend_schema(tags=["me"], request=serializers.AuthzCheckSerializer, responses=dict[str, bool],
-                   summary="Which of these tool actions may the caller run?")
+    @extend_schema(tags=["me"], request=AUTHZ_CHECK, responses=dict[str, bool],
+                   summary="Which of these tool actions may the caller (a product: the subject) run?",
+                   description="A user or service asks about itself: `{toolActions}`. A product credential asks "
+                               "about a user of the tenant X-Tenant-Id names: `{subject: {userId}, toolActions}`; "
+                               "keys outside the product's tool answer false.")
     def post(self, request):
-        keys = self.validated(serializers.AuthzCheckSerializer)["tool_actions"]
-        allowed = effective_permissions(request.user)
+        if request.user.product_credential is None:
+            keys = self.validated(serializers.AuthzCheckSerializer)["tool_actions"]
+            allowed = effective_permissions(request.user)
+        else:
+            data = self.validated(ProductAuthzCheckSerializer)
+            keys, subject = data["tool_actions"], data["subject"]
+            found = subject_snapshot(tenant=self.tenant, tool=request.user.tool, user_id=subject["user_id"])
+            if found is None:
+                raise NotFound("The tenant has no such user.")
+            allowed = frozenset(found.permissions)
         response = Response({key: key in allowed for key in keys})
         # The keys are tool_action keys, not field names: leave them exactly as asked.
         response.camelize = False

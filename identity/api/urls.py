@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from identity.api import auth, me
+from core.api.views import UUID_PATTERN
+from identity.api import auth, me, subjects
 from identity.api.api_keys import ApiKeyViewSet
 from identity.api.groups import GroupViewSet
 from identity.api.users import UserViewSet
@@ -19,5 +20,6 @@ urlpatterns = [
     path("auth/invitations/accept", auth.AcceptInvitationView.as_view(), name="auth-invitations-accept"),
     path("me", me.MeView.as_view(), name="me"),
     path("authz/check", me.AuthzCheckView.as_view(), name="authz-check"),
+    re_path(rf"^authz/subjects/(?P<user_id>{UUID_PATTERN})$", subjects.SubjectView.as_view(), name="authz-subject"),
     *router.urls,
 ]

@@ -176,3 +176,29 @@ def test_a_batch_needs_usage_report(api, world):
     reader = create_api_key(tenant=world.tenant, name="reader", profile="read-only").key
     response = batch(api, reader, {"toolAction": "erp.sales.read"})
     assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN_ACTION"
+
+
+def test_a_product_reports_its_own_tools_actions_only(api, world):
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+
+    product = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp-backend", actor=SYSTEM).secret
+    tenant = {"X-Tenant-Id": str(world.tenant.pk)}
+    single = api.post("/v1/usage/events", {"toolAction": "erp.sales.create", "count": 2, "eventId": "p-1"},
+                      token=product, **tenant)
+    assert single.status_code == 201, single.content
+    many = api.post("/v1/usage/events/batch", {"events": [{"toolAction": "erp.sales.create", "eventId": "p-1"},
+                                                          {"toolAction": "erp.vehicles.read", "count": 3}]},
+                    token=product, **tenant)
+    assert [row["duplicate"] for row in many.json()["data"]["results"]] == [True, False]
+    for action in ("users.read", "gestor.apps.read"):
+        refused = [api.post("/v1/usage/events", {"toolAction": action}, token=product, **tenant),
+                   api.post("/v1/usage/events/batch", {"events": [{"toolAction": "erp.sales.read"},
+                                                                  {"toolAction": action}]}, token=product, **tenant)]
+        for response in refused:
+            assert response.status_code == 403, response.content
+            error = response.json()["error"]
+            assert (error["code"], error["details"]) == ("FORBIDDEN_ACTION", {"toolAction": action})
+    totals = {row["toolAction"]: row["count"] for row in usage(api, world.admin_token)}
+    assert totals["erp.sales.create"] == 2 and totals["erp.vehicles.read"] == 3 and "erp.sales.read" not in totals

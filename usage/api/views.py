@@ -8,7 +8,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.api.exceptions import Unprocessable
+from catalog.selectors import tool_actions
+from core.api.access import PRODUCT_IN_TENANT
+from core.api.exceptions import ForbiddenAction, Unprocessable
 from core.api.views import TenantScopedAPIView
 from core.db.routers import replica_reads
 from tenancy.selectors import entitled_actions
@@ -46,11 +48,17 @@ def _time_problem(occurred_at, now) -> str | None:
     return None
 
 
-def _reports(tenant, events: list[dict]) -> tuple[list[UsageReport], dict]:
+def _reports(principal, events: list[dict]) -> tuple[list[UsageReport], dict]:
     """The events as they are counted (occurredAt now when not said), and what refuses each event
-    that cannot be, by its position: all are refused together or none is."""
+    that cannot be, by its position: all are refused together or none is. A product reports its own
+    tool's actions only: another refuses them all with 403 FORBIDDEN_ACTION."""
     keys = {event["tool_action"] for event in events}
-    available = set(entitled_actions(tenant).filter(key__in=keys).values_list("key", flat=True))
+    if principal.product_credential is not None:
+        foreign = sorted(keys - tool_actions(principal.tool, principal.cache_reads))
+        if foreign:
+            raise ForbiddenAction(f"A product reports only its own tool's actions ({principal.tool.key}).",
+                                  details={"toolAction": foreign[0]})
+    available = set(entitled_actions(principal.tenant).filter(key__in=keys).values_list("key", flat=True))
     now, reports, problems = timezone.now(), [], {}
     for position, event in enumerate(events):
         key, occurred_at = event["tool_action"], event.get("occurred_at")
@@ -136,11 +144,12 @@ _UNPROCESSABLE_REPORT = ("UNPROCESSABLE: the action is not available to the tena
 @extend_schema(tags=["usage"])
 class UsageEventsView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
+    product_access = {"post": PRODUCT_IN_TENANT}
     schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT}."}}
 
     @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer})
     def post(self, request):
-        (reports, problems) = _reports(self.tenant, [self.validated(UsageEventSerializer)])
+        (reports, problems) = _reports(request.user, [self.validated(UsageEventSerializer)])
         if problems:
             raise Unprocessable(details=problems[0])
         (counted,) = report_usage(tenant=self.tenant, reports=reports)
@@ -154,13 +163,14 @@ class UsageBatchResultSerializer(serializers.Serializer):
 @extend_schema(tags=["usage"])
 class UsageEventsBatchView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
+    product_access = {"post": PRODUCT_IN_TENANT}
     schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT} (details.events.<index>): then no event is "
                                      "counted."}}
 
     @extend_schema(request=UsageBatchSerializer, responses=UsageBatchResultSerializer,
                    summary=f"Report up to {MAX_BATCH} uses at once, all or none")
     def post(self, request):
-        reports, problems = _reports(self.tenant, self.validated(UsageBatchSerializer)["events"])
+        reports, problems = _reports(request.user, self.validated(UsageBatchSerializer)["events"])
         if problems:
             raise Unprocessable(details={"events": problems})
         counted = report_usage(tenant=self.tenant, reports=reports)
