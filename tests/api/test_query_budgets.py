@@ -37,6 +37,9 @@ BUDGETS = {
     "/v1/groups/{group}/permissions": 2,  # group, page
 }
 
+# A product credential's request, warm: its row (with its tool) and the tenant X-Tenant-Id names.
+PRODUCT_REQUEST_QUERIES = 2
+
 _CACHE_PLUMBING = ("hub_cache", "SAVEPOINT", "pg_advisory_xact_lock")
 
 
@@ -153,3 +156,28 @@ def test_a_write_reads_the_tenant_only_with_the_principal(api, world):
         response = api.call("PATCH", f"/v1/users/{user.pk}", {"name": "Renamed"}, token=world.admin_token)
     assert response.status_code == 200, response.content
     assert [query["sql"] for query in captured.captured_queries if 'FROM "tenant"' in query["sql"]] == []
+
+
+@pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
+                                           ("POST", "/v1/authz/check")])
+def test_a_products_decision_costs_no_query_of_its_own(api, world, method, route):
+    """Warm, a product's question about a user reads only what every product request reads (its
+    credential, the tenant it names): the user's row, permissions, session state and
+    the tool's actions are cached (identity/selectors.subject_snapshot)."""
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+    from tests.identity.conftest import session_token
+
+    secret = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp", actor=SYSTEM).secret
+    session_token(world.admin)
+    session = world.admin.refresh_tokens.latest("created_at").family
+    path = route.format(user=world.admin.pk, session=session)
+    body = {"subject": {"userId": str(world.admin.pk)}, "toolActions": ["erp.sales.read"]} if method == "POST" else None
+    tenant = {"X-Tenant-Id": str(world.tenant.pk)}
+    for _ in range(2):
+        api.call(method, path, body, token=secret, **tenant)
+    with CaptureQueriesContext(connection) as captured:
+        response = api.call(method, path, body, token=secret, **tenant)
+    assert response.status_code == 200, response.content
+    assert database_queries(captured) == PRODUCT_REQUEST_QUERIES
