@@ -1,4 +1,4 @@
-"""Draining the outbox: fan events out to subscriptions, then deliver, retry, give up.
+"""Draining the outbox: fan events out to subscriptions (outbox/fanout.py), then deliver, retry, give up.
 
 Claims use `SELECT … FOR UPDATE SKIP LOCKED`, so any number of workers share the work without
 taking the same rows. No lock is held during network I/O: a claimed delivery is leased (its
@@ -25,10 +25,11 @@ from django.utils import timezone
 from audit.services import record
 from core.db.models import Status
 from core.observability.tracing import continue_trace
-from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
+from outbox.fanout import fan_out
+from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
 
-__all__ = ["RETRY_SCHEDULES", "claim_deliveries", "drain", "fan_out", "record_outcomes", "send_batch"]
+__all__ = ["RETRY_SCHEDULES", "claim_deliveries", "drain", "record_outcomes", "send_batch"]
 
 logger = structlog.get_logger("hub.webhooks")
 
@@ -45,37 +46,6 @@ JITTER = 0.1
 # While delivering, how often a worker looks for new events (an empty look costs about a claim).
 FAN_OUT_INTERVAL = 0.2
 MAX_ERROR_LENGTH = 500
-
-
-# One statement, so no transaction to open and commit and no rows through Python: lock up to a batch
-# of pending events no other worker holds, insert one delivery per active subscription of the
-# event's tenant that lists its type and existed when it happened (a new subscription does not
-# replay history), mark the events done. The CTE is read twice, so PostgreSQL materialises it once:
-# the events inserted for are the events marked done.
-_FAN_OUT = f"""
-    WITH event AS (
-        SELECT id, tenant_id, type, created_at FROM outbox_event
-        WHERE status = '{EventStatus.PENDING}' AND available_at <= %(now)s
-        ORDER BY available_at LIMIT %(batch_size)s FOR UPDATE SKIP LOCKED
-    ), delivery AS (
-        INSERT INTO webhook_delivery (id, created_at, updated_at, status, attempt_count, next_attempt_at,
-                                      last_error, event_id, tenant_id, subscription_id)
-        SELECT gen_random_uuid(), %(now)s, %(now)s, '{DeliveryStatus.PENDING}', 0, %(now)s, '', event.id,
-               event.tenant_id, subscription.id
-        FROM event JOIN webhook_subscription AS subscription ON subscription.tenant_id = event.tenant_id
-        WHERE subscription.status = '{Status.ACTIVE}' AND event.type = ANY (subscription.event_types)
-          AND subscription.created_at <= event.created_at
-    )
-    UPDATE outbox_event SET status = '{EventStatus.DONE}', attempts = outbox_event.attempts + 1, updated_at = %(now)s
-    FROM event WHERE outbox_event.id = event.id
-"""
-
-
-def fan_out(*, batch_size: int = 100) -> int:
-    """Turn pending events into one delivery per matching active subscription. Returns events done."""
-    with connection.cursor() as cursor:
-        cursor.execute(_FAN_OUT, {"now": timezone.now(), "batch_size": batch_size})
-        return cursor.rowcount
 
 
 # What sending, signing and recording an attempt read of each claimed row; the rest stays in the

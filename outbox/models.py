@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.db.models import BaseModel, StatusModel, choices_check, status_check, time_ordered_id
-from core.db.naming import constraint_name, index
+from core.db.naming import check, constraint_name, index
 from tenancy.models import Tenant, TenantScopedModel
 
 __all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookSubscription"]
@@ -54,7 +54,11 @@ class OutboxEvent(BaseModel):
 
 class WebhookSubscription(TenantScopedModel, StatusModel):
     """Where a tenant wants its events. Secrets are encrypted in the application (core/security/crypto.py);
-    after a rotation the previous secret keeps signing too until `previous_secret_expires_at`."""
+    after a rotation the previous secret keeps signing too until `previous_secret_expires_at`.
+
+    A product's subscription (`tool` set) is a row of the platform tenant: it receives the events of
+    every tenant entitled to its tool (outbox/delivery.py), and only its tool's product credentials
+    see it (/v1/product/webhooks); `product_credential` is the one that created it."""
 
     url = models.URLField(max_length=2048)
     description = models.CharField(max_length=500, blank=True, default="")
@@ -65,12 +69,24 @@ class WebhookSubscription(TenantScopedModel, StatusModel):
     event_types = ArrayField(models.CharField(max_length=100), default=list)
     # Set at the first failed attempt of a failing streak, cleared by any success.
     failing_since = models.DateTimeField(null=True, blank=True)
+    tool = models.ForeignKey("catalog.Tool", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                             db_index=False)
+    product_credential = models.ForeignKey("identity.ProductCredential", on_delete=models.PROTECT, null=True,
+                                           blank=True, related_name="+", db_index=False)
 
     class Meta:
         db_table = "webhook_subscription"
         ordering = ["created_at", "id"]
-        constraints = [status_check("webhook_subscription")]
-        indexes = [index("webhook_subscription", "tenant_id", "created_at", "id")]
+        constraints = [
+            status_check("webhook_subscription"),
+            check("webhook_subscription", "product", models.Q(tool__isnull=True, product_credential__isnull=True)
+                  | models.Q(tool__isnull=False, product_credential__isnull=False)),
+        ]
+        indexes = [
+            index("webhook_subscription", "tenant_id", "created_at", "id"),
+            # The fan-out looks at every product's subscriptions for every event: few rows, kept apart.
+            index("webhook_subscription", "tool_id", "created_at", condition=models.Q(tool__isnull=False)),
+        ]
 
     def __str__(self):
         return self.url

@@ -1,8 +1,16 @@
-"""Reads of the outbox: a subscription's delivery history."""
+"""Reads of the outbox: a subscription's delivery history, a product's subscriptions."""
 
-from outbox.models import WebhookDelivery
+from outbox.models import WebhookDelivery, WebhookSubscription
 
-__all__ = ["subscription_deliveries"]
+__all__ = ["product_subscriptions", "subscription_deliveries", "tenant_subscriptions"]
+
+# A tenant's own subscriptions; the platform tenant's rows with a tool are products' (/v1/product/webhooks).
+tenant_subscriptions = WebhookSubscription.objects.filter(tool__isnull=True)
+
+
+def product_subscriptions(*, tenant, tool):
+    """`tool`'s subscriptions: rows of `tenant`, the platform tenant, whichever of its credentials made them."""
+    return WebhookSubscription.objects.for_tenant(tenant).filter(tool=tool)
 
 
 def subscription_deliveries(*, tenant, subscription):

@@ -116,14 +116,21 @@ def _validated(url: str, event_types) -> list[str]:
 
 
 @transaction.atomic
-def create_subscription(*, tenant, url: str, event_types, description: str = "", actor: Actor) -> SubscriptionWithSecret:
+def create_subscription(*, tenant, url: str, event_types, description: str = "", actor: Actor,
+                        product_credential=None) -> SubscriptionWithSecret:
+    """A tenant's subscription; or, given a `product_credential`, its tool's (a row of `tenant`, the
+    platform tenant, receiving every entitled tenant's events: docs/webhooks.md)."""
     subscription = WebhookSubscription(tenant=tenant, url=url, description=description,
-                                       event_types=_validated(url, event_types))
+                                       event_types=_validated(url, event_types), product_credential=product_credential,
+                                       tool_id=product_credential.tool_id if product_credential else None)
     secret = generate_secret()
     store_secret(subscription, secret)
     subscription.save(force_insert=True)
+    metadata = {"eventTypes": subscription.event_types}
+    if product_credential is not None:
+        metadata |= {"toolId": str(subscription.tool_id), "productCredentialId": str(product_credential.pk)}
     record(tenant=tenant, action="webhooks.create", entity_type="webhook_subscription", entity_id=subscription.pk,
-           actor=actor, metadata={"eventTypes": subscription.event_types})
+           actor=actor, metadata=metadata)
     return SubscriptionWithSecret(subscription, secret)
 
 

@@ -18,12 +18,15 @@ def entitled_actions(tenant, *, at=None):
     the action; platform-scope actions only in the platform tenant.
     """
     at = at or timezone.now()
+    # One filter() call: a second one on this many-valued relation would join tenant_package again,
+    # and read the expiry of any tenant's holding of the package rather than this tenant's.
     in_held_package = PackageAction.objects.filter(
+        Q(package__tenant_packages__expires_at__isnull=True) | Q(package__tenant_packages__expires_at__gt=at),
         tool_action=OuterRef("pk"),
         package__status=Status.ACTIVE,
         package__tenant_packages__tenant=tenant,
         package__tenant_packages__status=Status.ACTIVE,
-    ).filter(Q(package__tenant_packages__expires_at__isnull=True) | Q(package__tenant_packages__expires_at__gt=at))
+    )
     disabled = TenantToolOverride.objects.for_tenant(tenant).filter(flags__enabled=False)
     actions = (
         ToolAction.objects.filter(status=Status.ACTIVE, tool__status=Status.ACTIVE)

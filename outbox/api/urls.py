@@ -1,9 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
 from core.api.views import UUID_PATTERN
+from outbox.api.products import ProductWebhookViewSet
 from outbox.api.views import DeliveryViewSet, WebhookViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("webhooks", WebhookViewSet, basename="webhooks")
 router.register(rf"webhooks/(?P<id>{UUID_PATTERN})/deliveries", DeliveryViewSet, basename="webhook-deliveries")
+router.register("product/webhooks", ProductWebhookViewSet, basename="product-webhooks")
 urlpatterns = router.urls

@@ -91,7 +91,7 @@ def _with_secret(created) -> dict:
 
 @extend_schema(tags=["webhooks"])
 class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    queryset = WebhookSubscription.objects.all()
+    queryset = selectors.tenant_subscriptions
     serializer_class = SubscriptionSerializer
     filterset_class = SubscriptionFilter
     tool_action = {
@@ -162,7 +162,7 @@ class DeliveryViewSet(ListMixin, TenantScopedViewSet):
     tool_action = {"list": "webhooks.read"}
 
     def get_queryset(self):
-        subscription = WebhookSubscription.objects.for_tenant(self.tenant).filter(pk=self.kwargs["id"]).first()
+        subscription = selectors.tenant_subscriptions.for_tenant(self.tenant).filter(pk=self.kwargs["id"]).first()
         if subscription is None:
             raise NotFound()
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=subscription).select_related("event")

@@ -7,7 +7,7 @@ from django.db import transaction
 from prometheus_client.parser import text_string_to_metric_families
 
 from audit.services import SYSTEM
-from outbox.delivery import fan_out
+from outbox.fanout import fan_out
 from outbox.models import DeliveryStatus, WebhookDelivery
 from outbox.services import create_subscription, emit
 from tests.factories import TenantFactory

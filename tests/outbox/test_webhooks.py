@@ -9,7 +9,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditLog
-from outbox.delivery import RETRY_SCHEDULES, claim_deliveries, drain, fan_out, record_outcomes, send_batch
+from outbox.delivery import RETRY_SCHEDULES, claim_deliveries, drain, record_outcomes, send_batch
+from outbox.fanout import fan_out
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from tests.outbox.receiver import Receiver
 

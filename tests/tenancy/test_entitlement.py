@@ -88,3 +88,12 @@ def test_overrides_disable_an_action_or_a_whole_tool_for_one_tenant(catalog):
     assert keys(other) == {"things.read", "crm.deals.read", "crm.reports.read"}
     TenantToolOverride.objects.create(tenant=other, tool=catalog["deals"].tool, flags={"enabled": True})
     assert keys(other) == {"things.read", "crm.deals.read", "crm.reports.read"}
+
+
+def test_a_holding_expires_for_its_tenant_whoever_else_holds_the_package(catalog):
+    tenant, other = TenantFactory(), TenantFactory()
+    link = PackageActionFactory(tool_action=catalog["deals"])
+    TenantPackageFactory(tenant=tenant, package=link.package, expires_at=timezone.now() - timedelta(minutes=1))
+    TenantPackageFactory(tenant=other, package=link.package)
+    assert "crm.deals.read" not in keys(tenant)
+    assert "crm.deals.read" in keys(other)
