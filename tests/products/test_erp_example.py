@@ -8,11 +8,12 @@ import subprocess
 import sys
 from contextlib import contextmanager
 
+import httpx
 import pytest
 
 from tests.products.conftest import READ
 from tests.products.sdk import GOAL_WITH_WEBHOOKS, until
-from tests.runtime import PROJECT, HttpClient, free_port, wait_for
+from tests.runtime import PROJECT, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,24 +30,25 @@ def erp_service(world, port: int, webhook_secret: str | None):
         [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(PROJECT / "examples" / "erp"), "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=PROJECT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    service = HttpClient(f"http://127.0.0.1:{port}")
+    service = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
 
     def up():
         try:
-            return service.call("GET", "/health")[0] == 200
-        except OSError:
+            return service.get("/health").status_code == 200
+        except httpx.TransportError:
             return False
 
     try:
         assert wait_for(up, 30), "the ERP service did not start"
         yield service
     finally:
+        service.close()
         process.terminate()
         process.wait(timeout=20)
 
 
-def _vehicles(service, token) -> int:
-    return service.call("GET", "/vehicles", token=token)[0]
+def _vehicles(service, token=None) -> httpx.Response:
+    return service.get("/vehicles", headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
 def test_the_erp_service_decides_reports_and_follows_revocations(world):
@@ -56,20 +58,20 @@ def test_the_erp_service_decides_reports_and_follows_revocations(world):
     subscription = world.subscribe(f"http://127.0.0.1:{port}/hub/events")
 
     with erp_service(world, port, subscription["secret"]) as service:
-        assert _vehicles(service, reader) == 200
-        status, body, _ = service.call("GET", "/vehicles", token=outsider)
-        assert status == 403 and body["detail"]["code"] == "FORBIDDEN_ACTION", body
-        assert service.call("GET", "/vehicles")[0] == 401
+        assert _vehicles(service, reader).status_code == 200
+        refused = _vehicles(service, outsider)
+        assert refused.status_code == 403 and refused.json()["detail"]["code"] == "FORBIDDEN_ACTION", refused.text
+        assert _vehicles(service).status_code == 401
         assert wait_for(lambda: world.usage(READ) == 1, 10), world.usage(READ)
         world.revoke_read()
-        with_webhooks = until(lambda: _vehicles(service, reader) == 403, GOAL_WITH_WEBHOOKS, every=0.1)
+        with_webhooks = until(lambda: _vehicles(service, reader).status_code == 403, GOAL_WITH_WEBHOOKS, every=0.1)
 
     world.ok("DELETE", f"/v1/product/webhooks/{subscription['id']}", token=world.credential, expect=204)
     world.grant_read()
     with erp_service(world, free_port(), None) as service:
-        assert until(lambda: _vehicles(service, reader) == 200, CACHE_TTL + POLL_SLACK, every=0.1) is not None
+        assert until(lambda: _vehicles(service, reader).status_code == 200, CACHE_TTL + POLL_SLACK, every=0.1) is not None
         world.revoke_read()
-        without = until(lambda: _vehicles(service, reader) == 403, CACHE_TTL + POLL_SLACK, every=0.1)
+        without = until(lambda: _vehicles(service, reader).status_code == 403, CACHE_TTL + POLL_SLACK, every=0.1)
     assert wait_for(lambda: world.usage(READ) >= 2, 10), world.usage(READ)
 
     print(f"\nERP service refused a revoked grant {with_webhooks and f'{with_webhooks:.2f} s'} after the hub's "
