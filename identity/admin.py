@@ -12,8 +12,18 @@ from core.admin import (
     with_reason,
 )
 from core.api.exceptions import ApiError
-from identity import services
-from identity.models import ApiKey, ApiKeyStatus, Group, GroupPermission, Invitation, RefreshToken, User, UserGroup
+from identity import product_credentials, services
+from identity.models import (
+    ApiKey,
+    ApiKeyStatus,
+    Group,
+    GroupPermission,
+    Invitation,
+    ProductCredential,
+    RefreshToken,
+    User,
+    UserGroup,
+)
 
 
 class MembershipInline(ReadOnlyTabularInline):
@@ -74,13 +84,17 @@ class UserAdmin(ServiceAdmin):
                 self.message_user(request, f"{user}: {error_text(exc)}", messages.ERROR)
         if not issued:
             return None
-        # The tokens are rendered once, in this response, and kept nowhere else (not in messages,
-        # which may travel in a cookie).
-        context = {**self.admin_site.each_context(request), "title": "Invitations issued", "opts": self.opts,
-                   "issued": issued}
-        response = TemplateResponse(request, "admin/invitations_issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return shown_once(self, request, "admin/invitations_issued.html", "Invitations issued", issued)
+
+
+def shown_once(model_admin, request, template: str, title: str, issued: list):
+    """A page that shows new secrets: rendered once, in this response, and kept nowhere else (not in
+    messages, which may travel in a cookie or sit in the session table)."""
+    context = {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.opts,
+               "issued": issued}
+    response = TemplateResponse(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class GrantInline(ReadOnlyTabularInline):
@@ -132,6 +146,62 @@ class ApiKeyAdmin(ReadOnlyAdmin):
                    lambda key: services.set_api_key_status(api_key=key, status=ApiKeyStatus.REVOKED, reason=reason,
                                                            actor=actor),
                    "API key(s) revoked")
+
+
+@admin.register(ProductCredential)
+class ProductCredentialAdmin(ServiceAdmin):
+    """Staff issue a product's credential here (tool and name), rotate it and revoke it, through
+    identity/product_credentials.py; a new secret is shown once, on the page that follows."""
+
+    list_display = ["name", "tool", "prefix", "status", "last_used_at", "created_at", "revoked_at"]
+    list_filter = ["status", "tool"]
+    list_select_related = ["tool"]
+    search_fields = ["name", "prefix", "=tool__key"]
+    fields = ["tool", "name", "prefix", "status", "last_used_at", "created_at", "revoked_at"]
+    actions = ["rotate", "revoke"]
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("identity.add_productcredential")
+
+    def has_rotate_permission(self, request):
+        return request.user.has_perm("identity.change_productcredential")
+
+    has_revoke_permission = has_rotate_permission
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for field in self.fields if obj is not None or field not in ("tool", "name")]
+
+    def save_with_service(self, request, obj, form, change):
+        issued = product_credentials.issue_product_credential(
+            tool=form.cleaned_data["tool"], name=form.cleaned_data["name"], actor=Actor.for_user(request.user))
+        request.product_credentials_issued = [issued]
+        return issued.credential
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return shown_once(self, request, "admin/product_credentials_issued.html", "Product credential issued",
+                          request.product_credentials_issued)
+
+    @admin.action(description="Rotate the selected product credentials (the old secrets stop working)",
+                  permissions=["rotate"])
+    def rotate(self, request, queryset):
+        actor, issued = Actor.for_user(request.user), []
+        for credential in queryset.select_related("tool"):
+            try:
+                issued.append(product_credentials.rotate_product_credential(credential=credential, actor=actor))
+            except ApiError as exc:
+                self.message_user(request, f"{credential}: {error_text(exc)}", messages.ERROR)
+        if not issued:
+            return None
+        return shown_once(self, request, "admin/product_credentials_issued.html", "Product credentials rotated",
+                          issued)
+
+    @with_reason(description="Revoke the selected product credentials (for good)", permissions=["revoke"])
+    def revoke(self, request, queryset, reason):
+        actor = Actor.for_user(request.user)
+        apply_each(self, request, queryset,
+                   lambda credential: product_credentials.revoke_product_credential(
+                       credential=credential, reason=reason, actor=actor),
+                   "product credential(s) revoked")
 
 
 @admin.register(RefreshToken)

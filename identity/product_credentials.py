@@ -104,7 +104,8 @@ def rotate_product_credential(*, credential: ProductCredential, actor: Actor = S
 
 
 @transaction.atomic
-def revoke_product_credential(*, credential: ProductCredential, actor: Actor = SYSTEM) -> ProductCredential:
+def revoke_product_credential(*, credential: ProductCredential, reason: str = "",
+                              actor: Actor = SYSTEM) -> ProductCredential:
     """For good, at once. Revoking a revoked credential changes (and records) nothing."""
     credential = ProductCredential.objects.select_for_update().select_related("tool").get(pk=credential.pk)
     if credential.status == ProductCredentialStatus.REVOKED:
@@ -112,7 +113,8 @@ def revoke_product_credential(*, credential: ProductCredential, actor: Actor = S
     credential.status, credential.revoked_at = ProductCredentialStatus.REVOKED, timezone.now()
     credential.save(update_fields=["status", "revoked_at", "updated_at"])
     record(tenant=_platform_trail(), action="product_credentials.revoke", entity_type="product_credential",
-           entity_id=credential.pk, actor=actor, metadata={"tool": credential.tool.key, "prefix": credential.prefix})
+           entity_id=credential.pk, actor=actor,
+           metadata={"tool": credential.tool.key, "prefix": credential.prefix, "reason": reason})
     return credential
 
 

@@ -5,12 +5,15 @@ from core.api.views import UUID_PATTERN
 from identity.api import auth, me, subjects
 from identity.api.api_keys import ApiKeyViewSet
 from identity.api.groups import GroupViewSet
+from identity.api.product_credentials import TOOL_KEY_PATTERN, ProductCredentialViewSet
 from identity.api.users import UserViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("users", UserViewSet, basename="users")
 router.register("groups", GroupViewSet, basename="groups")
 router.register("api-keys", ApiKeyViewSet, basename="api-keys")
+router.register(rf"catalog/tools/(?P<tool_key>{TOOL_KEY_PATTERN})/credentials", ProductCredentialViewSet,
+                basename="product-credentials")
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),

@@ -1,13 +1,16 @@
 """Product credentials (issue 27, contract §1–2): issued once, kept as a digest, authenticating a
 product principal in the tenant X-Tenant-Id names, only where a route lets products in."""
 
+import re
 import uuid
 
 import pytest
+from django.urls import resolve
 
 from audit.models import AuditLog
 from audit.services import SYSTEM
 from catalog.models import Tool
+from core.api.access import PUBLIC
 from identity.models import ProductCredential
 from identity.product_credentials import (
     CREDENTIAL_PATTERN,
@@ -17,6 +20,7 @@ from identity.product_credentials import (
 )
 from tenancy.selectors import platform_tenant
 from tenancy.services import set_tenant_status
+from tests.api.test_route_declarations import declarations
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +164,50 @@ def test_a_product_holds_no_tenant_permission(world, issued):
 def test_a_product_is_refused_on_routes_not_open_to_it(api, world, issued, path):
     response = ask(api, issued, world.tenant, path=path)
     assert response.status_code == 403 and error(response)["code"] == "FORBIDDEN_ACTION"
+
+
+def _concrete(route: str) -> str:
+    """A path the route matches: ids as UUIDs, keys as a tool's key."""
+    def value(match):
+        return "erp" if "key" in match.group(1) else str(uuid.uuid4())
+
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", value, route.replace("^", "").replace("$", ""))
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, path)
+
+
+def _methods(view, actions) -> list[str]:
+    if actions:
+        return sorted(method.upper() for method in actions)
+    return sorted(method.upper() for method in view.http_method_names if method != "options" and hasattr(view, method))
+
+
+def test_every_route_not_open_to_products_refuses_them(api, world, issued):
+    """Deny by default, walked over the real URL list: with a valid credential and an entitled tenant,
+    every route that does not declare `product_access` answers 403 FORBIDDEN_ACTION to a product."""
+    checked = 0
+    for route, view, declared, actions in declarations():
+        if declared in (None, PUBLIC) or getattr(view, "product_access", None):
+            continue
+        path = _concrete(route)
+        assert resolve(path).func.__name__ == view.__name__ or getattr(resolve(path).func, "cls", None) is view, route
+        for method in _methods(view, actions):
+            response = api.call(method, path, {}, token=issued.secret, **{"X-Tenant-Id": str(world.tenant.pk)})
+            assert response.status_code == 403, (method, path, response.content)
+            if method != "HEAD":  # no body
+                assert error(response)["code"] == "FORBIDDEN_ACTION", (method, path)
+            checked += 1
+    assert checked >= 60
+
+
+def test_rate_limited_per_credential_not_per_address(api, world, issued, erp, product_urls, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "product": 2}
+    other = issue_product_credential(tool=erp, name="erp-reports")
+    assert ask(api, issued, world.tenant).status_code == 200
+    assert api.get("/v1/test/product", token=issued.secret, REMOTE_ADDR="10.0.0.2",
+                   **{"X-Tenant-Id": str(world.tenant.pk)}).status_code == 200
+    refused = api.get("/v1/test/product", token=issued.secret, REMOTE_ADDR="10.0.0.3",
+                      **{"X-Tenant-Id": str(world.other.pk)})
+    assert refused.status_code == 429 and error(refused)["code"] == "RATE_LIMITED" and refused["Retry-After"]
+    # Another credential behind the same address, and the tenant's own users, count on their own.
+    assert ask(api, other, world.tenant).status_code == 200
+    assert api.get("/v1/me", token=world.admin_token).status_code == 200

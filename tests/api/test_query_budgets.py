@@ -158,6 +158,36 @@ def test_a_write_reads_the_tenant_only_with_the_principal(api, world):
     assert [query["sql"] for query in captured.captured_queries if 'FROM "tenant"' in query["sql"]] == []
 
 
+def test_a_tools_product_credentials_list_in_two_queries(api, staff_token):
+    """GET /v1/catalog/tools/{toolKey}/credentials (platform staff): the tool, then the page."""
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+
+    for index in range(60):
+        issue_product_credential(tool=Tool.objects.get(key="erp"), name=f"backend-{index}", actor=SYSTEM)
+    path = "/v1/catalog/tools/erp/credentials"
+    assert count(api, staff_token, f"{path}?limit=1")[0] == count(api, staff_token, f"{path}?limit=50")[0] == 2
+
+
+def test_a_product_request_reads_its_credential_and_its_tenant(api, world, settings):
+    """A product credential's request: its row (with the tool) and the tenant it names; the tenant's
+    entitlement to the tool rides in the request's one cache round trip (identity/product_credentials.py)."""
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+
+    settings.ROOT_URLCONF = "tests.identity.product_urls"
+    secret = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp", actor=SYSTEM).secret
+    tenant = {"X-Tenant-Id": str(world.tenant.pk)}
+    for _ in range(2):
+        api.get("/v1/test/product", token=secret, **tenant)
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get("/v1/test/product", token=secret, **tenant)
+    assert response.status_code == 200, response.content
+    assert database_queries(captured) == 2
+
+
 @pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
                                            ("POST", "/v1/authz/check")])
 def test_a_products_decision_costs_no_query_of_its_own(api, world, method, route):
