@@ -4,16 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
 
-ToolAction: TypeAlias = str
-
-
-class AuthzCheckRequest(TypedDict):
-    toolActions: list[ToolAction]
-
-
-class AuthzSubjectRequest(TypedDict):
-    userId: str
-
 
 class Error1(TypedDict):
     code: str
@@ -24,11 +14,6 @@ class Error1(TypedDict):
 
 class Error(TypedDict):
     error: Error1
-
-
-class ProductAuthzCheckRequest(TypedDict):
-    subject: AuthzSubjectRequest
-    toolActions: list[ToolAction]
 
 
 SubjectRefTypeEnum: TypeAlias = Literal['user']
@@ -46,9 +31,6 @@ class UsageReported(TypedDict):
     duplicate: bool
     occurredAt: str
     toolAction: str
-
-
-AuthzQuestionRequest: TypeAlias = AuthzCheckRequest | ProductAuthzCheckRequest
 
 
 class SubjectRef(TypedDict):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from ._schema import UsageEventRequest
+from ._schema import UsageBatchRequest, UsageEventRequest
 from .principal import Principal
 from .transport import Transport
 
@@ -69,10 +69,11 @@ class Usage:
                 self._pending = self._pending[dropped:]
             return not self._pending
 
-    def _send(self, tenant_id: str, events: list) -> bool:
+    def _send(self, tenant_id: str, events: list[UsageEventRequest]) -> bool:
         """True when the batch is done with: taken, or refused for good (kept only to retry)."""
+        body: UsageBatchRequest = {"events": events}
         try:
-            response = self.transport.post("/v1/usage/events/batch", {"events": events}, tenant_id=tenant_id)
+            response = self.transport.post("/v1/usage/events/batch", body, tenant_id=tenant_id)
         except httpx.HTTPError as exc:
             log.warning("aza8_hub: usage batch not sent (%s); retrying later", exc)
             return False
