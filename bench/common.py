@@ -45,6 +45,7 @@ def _environment() -> dict:
         "RATE_LIMIT_READ_PER_MINUTE": str(10**9),
         "RATE_LIMIT_WRITE_PER_MINUTE": str(10**9),
         "RATE_LIMIT_AUTH_PER_MINUTE": str(10**9),
+        "RATE_LIMIT_PRODUCT_PER_MINUTE": str(10**9),
         "ACCESS_TOKEN_LIFETIME_MINUTES": "60",
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "LOG_LEVEL": "WARNING",

@@ -15,8 +15,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from audit.services import SYSTEM
-from catalog.models import Package
+from catalog.models import Package, Tool
 from identity.models import Group, User
+from identity.product_credentials import issue_product_credential
 from identity.services import add_member, create_api_key
 from tenancy.models import Tenant, TenantPackage
 
@@ -34,6 +35,7 @@ class BenchData:
     big: str  # slug of the tenant with a million audit entries
     small: str  # slug of a tenant with a thousand
     api_key: str  # an admin-profile key of the big tenant
+    product: str  # a product credential of the ERP (the tenants hold erp-pro)
 
     @staticmethod
     def admin_email(slug: str) -> str:
@@ -96,10 +98,11 @@ def load() -> BenchData:
                                         password=password_hash)
             add_member(group=Group.objects.get(tenant=tenant, name="ADM_CLIENTE"), user=admin, actor=SYSTEM)
         key = create_api_key(tenant=big, name="bench", profile="admin").key
+        product = issue_product_credential(tool=Tool.objects.get(key="erp"), name="bench", actor=SYSTEM).secret
     _audit(big, BIG_AUDIT)
     _audit(small, SMALL_AUDIT)
     vacuum()
-    return BenchData(big=big.slug, small=small.slug, api_key=key)
+    return BenchData(big=big.slug, small=small.slug, api_key=key, product=product)
 
 
 def vacuum() -> None:

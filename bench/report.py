@@ -51,7 +51,8 @@ def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, s
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     goals = {"GET /v1/me (JWT)": 0.7, "GET /v1/users?limit=50 (JWT)": 0.5, "GET /v1/me (API key)": 0.7,
-             "GET /v1/users?limit=50 (API key)": 0.5}
+             "GET /v1/users?limit=50 (API key)": 0.5, "POST /v1/authz/check (JWT)": 0.7,
+             "POST /v1/authz/check (product)": 0.7}
     lines.append(_read_row("GET /health", floor, 1.0, [], ""))
     for name, route in reads.items():
         goal, ratios = goals.get(name), route.ratios()

@@ -114,23 +114,36 @@ class Web:
 
 
 # --- Load with wrk (bench/wrk.py) ----------------------------------------------------------------
-def read_cycles(base_url: str, floor_path: str, routes: dict[str, tuple[str, str]]) -> tuple[list[Load], dict[str, Bracketed]]:
+def read_cycles(base_url: str, floor_path: str, routes: dict[str, tuple]) -> tuple[list[Load], dict[str, Bracketed]]:
     """The floor's slices and the routes', in READ_CYCLES cycles: the floor runs first and again after
     every route, and a route's ratio in a cycle is its rate over the mean of the floor's just before
     and just after it. Rounds of one long run of each route, the floor first, swung a list's ratio
     by ±0.1 (0.61 / 0.47 / 0.49 in one run): a route measured half a minute after its floor met
-    another host. Bracketed 2-second slices gave a standard deviation of 0.02 per cycle."""
-    for path, token in [(floor_path, ""), *routes.values()]:
-        wrk(f"{base_url}{path}", token=token, seconds=2, warm_up=False)
+    another host. Bracketed 2-second slices gave a standard deviation of 0.02 per cycle.
+
+    A route is (path, token), or (path, token, script) for one that needs a wrk script (request_script)."""
+    for path, token, *script in [(floor_path, ""), *routes.values()]:
+        wrk(f"{base_url}{path}", token=token, script=next(iter(script), None), seconds=2, warm_up=False)
     floor, reads = [], {name: Bracketed([], []) for name in routes}
     for _cycle in range(READ_CYCLES):
         floor.append(wrk(f"{base_url}{floor_path}", seconds=READ_SLICE_SECONDS, warm_up=False))
-        for name, (path, token) in routes.items():
-            load = wrk(f"{base_url}{path}", token=token, seconds=READ_SLICE_SECONDS, warm_up=False)
+        for name, (path, token, *script) in routes.items():
+            load = wrk(f"{base_url}{path}", token=token, script=next(iter(script), None), seconds=READ_SLICE_SECONDS,
+                       warm_up=False)
             floor.append(wrk(f"{base_url}{floor_path}", seconds=READ_SLICE_SECONDS, warm_up=False))
             reads[name].loads.append(load)
             reads[name].floors_around.append((floor[-2], floor[-1]))
     return floor, reads
+
+
+def request_script(method: str, headers: dict[str, str], body: dict | None = None) -> str:
+    """A wrk script sending every request with this method, these headers and this JSON body."""
+    lines = [f'wrk.method = "{method}"', *(f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items())]
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = [[{json.dumps(body)}]]"]
+    path = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "request.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
 
 
 def patch_script(user_ids: list[str]) -> str:
@@ -225,6 +238,10 @@ def main() -> None:
           f"{User.objects.count()} users")
     big_token, small_token = access_token(loaded.big), access_token(loaded.small)
     user_ids = [str(pk) for pk in User.objects.filter(tenant__slug=loaded.big).values_list("pk", flat=True)[:50]]
+    # A product asking about the big tenant's admin, in that tenant.
+    as_product = {"X-Tenant-Id": str(Tenant.objects.get(slug=loaded.big).pk)}
+    admin_id = str(User.objects.get(email=data.BenchData.admin_email(loaded.big)).pk)
+    check = {"subject": {"userId": admin_id}, "toolActions": ["erp.vehicles.read", "erp.reports.read"]}
 
     web = Web()
     try:
@@ -233,6 +250,12 @@ def main() -> None:
             "GET /v1/users?limit=50 (JWT)": ("/v1/users?limit=50", big_token),
             "GET /v1/me (API key)": ("/v1/me", loaded.api_key),
             "GET /v1/users?limit=50 (API key)": ("/v1/users?limit=50", loaded.api_key),
+            "POST /v1/authz/check (JWT)": ("/v1/authz/check", big_token, request_script(
+                "POST", {}, {"toolActions": check["toolActions"]})),
+            "POST /v1/authz/check (product)": ("/v1/authz/check", loaded.product,
+                                               request_script("POST", as_product, check)),
+            "GET /v1/authz/subjects/{id} (product)": (f"/v1/authz/subjects/{admin_id}", loaded.product,
+                                                       request_script("GET", as_product)),
             "GET /v1/audit-logs?limit=50, 1,000 rows": ("/v1/audit-logs?limit=50", small_token),
             "GET /v1/audit-logs?limit=50, 1,000,000 rows": ("/v1/audit-logs?limit=50", big_token),
         }
