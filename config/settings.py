@@ -191,8 +191,7 @@ AUTH_PASSWORD_VALIDATORS = [
 PLATFORM_TENANT_SLUG = "aza8"
 PLATFORM_ADMIN_GROUP = "PLATFORM_ADMIN"
 JWT_ISSUER = env.str("JWT_ISSUER", default="aza8-hub")
-# Every access token's `aud` names the hub and the tools its tenant is entitled to; the hub accepts
-# only tokens naming it, a product only those naming its tool (docs/authentication.md).
+# `aud`: the hub and the tenant's entitled tools; the hub accepts it, a product its tool (docs/authentication.md).
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="aza8-hub")
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_LIFETIME_MINUTES", default=15))
 REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_LIFETIME_DAYS", default=14))
@@ -202,8 +201,7 @@ if not timedelta(days=7) <= REFRESH_TOKEN_LIFETIME <= timedelta(days=30):
 # successor pair back (a client's retry) instead of revoking its family (identity/sessions.py).
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
 SERVICE_TOKEN_LIFETIME = timedelta(minutes=env.int("SERVICE_TOKEN_LIFETIME_MINUTES", default=10))
-# Spec §6: 5 login attempts per 15 minutes per IP + tenant + email; failures only (issue 26): a
-# success clears its key's count.
+# Spec §6: 5 login attempts per 15 minutes per IP + tenant + email; failures only, a success clears them (issue 26).
 LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default=15 * 60)
 # An API key's last_used_at is written at most this often (not on every request).
@@ -212,8 +210,7 @@ PERMISSION_CACHE_SECONDS = env.int("PERMISSION_CACHE_SECONDS", default=60)
 # How long a principal's row may stay cached (identity/principal_rows.py); every write to it is seen
 # at once regardless. 0 reads it from the database on every request.
 PRINCIPAL_CACHE_SECONDS = env.int("PRINCIPAL_CACHE_SECONDS", default=60)
-# How long a product may keep a decision (`maxAge` of /v1/authz/subjects): at most 60 s (docs/rbac.md).
-PRODUCT_DECISION_MAX_AGE_SECONDS = min(env.int("PRODUCT_DECISION_MAX_AGE_SECONDS", default=60), 60)
+PRODUCT_DECISION_MAX_AGE_SECONDS = min(env.int("PRODUCT_DECISION_MAX_AGE_SECONDS", default=60), 60)  # docs/rbac.md
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
 
 # --- Operating profile --------------------------------------------------------------------------
