@@ -38,8 +38,9 @@ def _with_secret(created) -> dict:
 class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = WebhookSubscription.objects.all()
     serializer_class = ProductSubscriptionSerializer
-    tool_action = PRODUCT
-    product_access = PRODUCT_PLATFORM
+    _actions = ("list", "retrieve", "create", "destroy", "rotate_secret")
+    tool_action = dict.fromkeys(_actions, PRODUCT)
+    product_access = dict.fromkeys(_actions, PRODUCT_PLATFORM)
     _not_product = "CREDENTIAL_NOT_ALLOWED: not a product credential (aza8p_…)."
     schema_errors = {
         "create": {"403": _not_product, "422": "UNPROCESSABLE: the URL is not a public https endpoint, or an event "

@@ -211,3 +211,19 @@ def test_a_products_decision_costs_no_query_of_its_own(api, world, method, route
         response = api.call(method, path, body, token=secret, **tenant)
     assert response.status_code == 200, response.content
     assert database_queries(captured) == PRODUCT_REQUEST_QUERIES
+
+
+def test_a_products_webhooks_list_in_three_queries(api, world):
+    """GET /v1/product/webhooks: the credential (with its tool), the platform tenant, the page."""
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+    from outbox.services import create_subscription
+    from tenancy.selectors import platform_tenant
+
+    issued = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp", actor=SYSTEM)
+    for index in range(60):
+        create_subscription(tenant=platform_tenant(), url=f"https://hooks.example.com/{index}",
+                            event_types=["access.changed"], actor=SYSTEM, product_credential=issued.credential)
+    path = "/v1/product/webhooks"
+    assert count(api, issued.secret, f"{path}?limit=1")[0] == count(api, issued.secret, f"{path}?limit=50")[0] == 3
