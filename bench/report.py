@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from bench import data, wrk
+from bench import data, sdk, wrk
 from bench.common import CORES
 from bench.wrk import Bracketed, Load, median_load
 from identity.models import User
@@ -29,7 +29,7 @@ def _write_row(server: str, loads: list[Load]) -> str:
 
 
 def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, shipped: Bracketed, bare: list[Load],
-           web_rss: float, pipelines: list[dict], elapsed: float, *, web_broker: str) -> str:
+           web_rss: float, pipelines: list[dict], decisions: dict, elapsed: float, *, web_broker: str) -> str:
     lines = [
         f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
@@ -112,6 +112,13 @@ def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, s
         "",
         f"Peak RSS of a web worker: **{web_rss:.0f} MiB** (goal ≤ 120 MiB {'✅' if web_rss <= 120 else '❌'}); "
         f"of a Celery worker process: **{worker_rss:.0f} MiB**.",
+        "",
+        "## 6. The Python SDK's decisions on a warm cache (`bench/sdk.py`)",
+        "",
+        f"`Hub.can` from its in-process snapshot (fetched once from this run's hub), one thread, an allowed and "
+        f"a denied action in turn, {sdk.ROUNDS} rounds of {sdk.CALLS:,} calls: **{decisions['rate']:,.0f} "
+        f"decisions/s** (median; goal ≥ {sdk.GOAL:,} {'✅' if decisions['rate'] >= sdk.GOAL else '❌'}); per round: "
+        f"{' / '.join(f'{rate:,.0f}' for rate in decisions['rates'])}.",
         "",
     ]
     return "\n".join(lines)

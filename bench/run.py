@@ -48,7 +48,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
-from bench import data  # noqa: E402
+from bench import data, sdk  # noqa: E402
 from bench.report import render  # noqa: E402
 from config.settings import _sqlalchemy_broker_url  # noqa: E402
 from identity.models import User  # noqa: E402
@@ -260,6 +260,8 @@ def main() -> None:
             "GET /v1/audit-logs?limit=50, 1,000,000 rows": ("/v1/audit-logs?limit=50", big_token),
         }
         floor, reads = read_cycles(web.url, "/health", routes)
+        decisions = sdk.can_rate(web.url, loaded.product, big_token, allowed="erp.vehicles.read",
+                                 denied="gestor.apps.read")
         script = patch_script(user_ids)
         wrk(f"{web.url}/v1/users", token=big_token, script=script)  # the peak RSS includes writes
         web_rss = max(peak_rss_mib(pid) for pid in web.worker_pids())
@@ -273,7 +275,8 @@ def main() -> None:
         brokers = {"Redis": REDIS_BROKER, **brokers}
     pipelines = [pipeline(name, url) for name, url in brokers.items()]
 
-    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, time.monotonic() - started,
+    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, decisions,
+                    time.monotonic() - started,
                     web_broker="Redis" if WEB_BROKER else "the PostgreSQL fallback")
     results = PROJECT / "bench" / "results"
     results.mkdir(exist_ok=True)
