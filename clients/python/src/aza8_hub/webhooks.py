@@ -4,8 +4,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from .errors import HubError, InvalidWebhook
 
