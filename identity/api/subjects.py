@@ -43,6 +43,8 @@ class SubjectView(TenantScopedAPIView):
 
     @extend_schema(
         tags=["me"], responses=SUBJECT, summary="A tenant user's access to the product's tool (products only)",
+        description="A product credential (`Bearer aza8p_…`) asks about a user of the tenant `X-Tenant-Id` names "
+                    "(required). The answer may be kept for `maxAge` seconds (docs/rbac.md).",
         parameters=[OpenApiParameter("sessionId", OpenApiTypes.UUID, pattern=f"^{UUID_PATTERN}$",
                                      description="A session (the access token's `sid`): answers `sessionActive`.")],
     )

@@ -139,15 +139,20 @@ class UsageView(TenantScopedAPIView):
 
 _UNPROCESSABLE_REPORT = ("UNPROCESSABLE: the action is not available to the tenant, or occurredAt is in the future "
                          "or in a closed period")
+_PRODUCT_REPORT = {"403": "FORBIDDEN_ACTION: (product credentials) an action of another tool than the product's "
+                          "(details.toolAction); TOOL_NOT_ENTITLED: the tenant does not hold the product's tool."}
+_AS_PRODUCT = ("A product credential (`Bearer aza8p_…`) names the tenant with `X-Tenant-Id` and reports its own "
+               "tool's actions only.")
 
 
 @extend_schema(tags=["usage"])
 class UsageEventsView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
     product_access = {"post": PRODUCT_IN_TENANT}
-    schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT}."}}
+    schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT}.", **_PRODUCT_REPORT}}
 
-    @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer})
+    @extend_schema(request=UsageEventSerializer, responses={201: UsageReportedSerializer, 200: UsageReportedSerializer},
+                   description=f"Report uses of an action (201; 200 when its eventId was counted before). {_AS_PRODUCT}")
     def post(self, request):
         (reports, problems) = _reports(request.user, [self.validated(UsageEventSerializer)])
         if problems:
@@ -165,10 +170,10 @@ class UsageEventsBatchView(TenantScopedAPIView):
     tool_action = {"post": "usage.report"}
     product_access = {"post": PRODUCT_IN_TENANT}
     schema_errors = {"post": {"422": f"{_UNPROCESSABLE_REPORT} (details.events.<index>): then no event is "
-                                     "counted."}}
+                                     "counted.", **_PRODUCT_REPORT}}
 
     @extend_schema(request=UsageBatchSerializer, responses=UsageBatchResultSerializer,
-                   summary=f"Report up to {MAX_BATCH} uses at once, all or none")
+                   summary=f"Report up to {MAX_BATCH} uses at once, all or none", description=_AS_PRODUCT)
     def post(self, request):
         reports, problems = _reports(request.user, self.validated(UsageBatchSerializer)["events"])
         if problems:
