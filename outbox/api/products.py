@@ -1,43 +1,30 @@
 """/v1/product/webhooks: a product's own subscriptions (product credentials only, no X-Tenant-Id).
 
 Rows of the platform tenant with the product's tool, receiving the events of every tenant entitled to
-it (docs/webhooks.md, Product subscriptions); audited in the platform tenant's trail."""
+it (docs/webhooks.md, Product subscriptions), shown as a tenant's subscriptions are; audited in the
+platform tenant's trail."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.access import PRODUCT, PRODUCT_PLATFORM
 from core.api.viewsets import ListMixin, TenantScopedViewSet
 from outbox import selectors, services
-from outbox.api.views import SubscriptionWriteSerializer
+from outbox.api.views import (
+    SubscriptionSerializer,
+    SubscriptionWithSecretSerializer,
+    SubscriptionWriteSerializer,
+    with_secret,
+)
 from outbox.models import WebhookSubscription
-
-
-class ProductSubscriptionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = WebhookSubscription
-        fields = ["id", "url", "description", "event_types", "status", "created_at"]
-        read_only_fields = fields
-
-
-class ProductSubscriptionWithSecretSerializer(ProductSubscriptionSerializer):
-    secret = serializers.CharField(read_only=True, help_text="whsec_…: shown once, store it now.")
-
-    class Meta(ProductSubscriptionSerializer.Meta):
-        fields = [*ProductSubscriptionSerializer.Meta.fields, "secret"]
-        read_only_fields = fields
-
-
-def _with_secret(created) -> dict:
-    return {**ProductSubscriptionSerializer(created.subscription).data, "secret": created.secret}
 
 
 @extend_schema(tags=["webhooks"])
 class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = WebhookSubscription.objects.all()
-    serializer_class = ProductSubscriptionSerializer
+    serializer_class = SubscriptionSerializer
     _actions = ("list", "retrieve", "create", "destroy", "rotate_secret")
     tool_action = dict.fromkeys(_actions, PRODUCT)
     product_access = dict.fromkeys(_actions, PRODUCT_PLATFORM)
@@ -52,20 +39,20 @@ class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedVi
     def get_queryset(self):
         return selectors.product_subscriptions(tenant=self.tenant, tool=self.request.user.tool)
 
-    @extend_schema(request=SubscriptionWriteSerializer, responses={201: ProductSubscriptionWithSecretSerializer},
+    @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionWithSecretSerializer},
                    summary="Subscribe the product to events of every tenant entitled to its tool")
     def create(self, request):
         created = services.create_subscription(tenant=self.tenant, actor=request.user.actor,
                                                product_credential=request.user.product_credential,
                                                **self.validated(SubscriptionWriteSerializer))
-        return Response(_with_secret(created), status=201)
+        return Response(with_secret(created), status=201)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
         return Response(status=204)
 
-    @extend_schema(request=None, responses=ProductSubscriptionWithSecretSerializer)
+    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        return Response(_with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
+        return Response(with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))

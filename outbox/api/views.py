@@ -85,7 +85,7 @@ class DeliveryFilter(ListFilterSet):
         fields = ["status"]
 
 
-def _with_secret(created) -> dict:
+def with_secret(created) -> dict:
     return {**SubscriptionSerializer(created.subscription).data, "secret": created.secret}
 
 
@@ -112,7 +112,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     def create(self, request):
         created = services.create_subscription(tenant=self.tenant, actor=request.user.actor,
                                                **self.validated(SubscriptionWriteSerializer))
-        return Response(_with_secret(created), status=201)
+        return Response(with_secret(created), status=201)
 
     @extend_schema(request=SubscriptionPatchSerializer, responses=SubscriptionSerializer)
     def partial_update(self, request, pk=None):
@@ -129,7 +129,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        return Response(_with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
+        return Response(with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
 
     def _deliveries(self):
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=self.get_object())
