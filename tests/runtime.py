@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from kombu import Connection
+
 from operations.management.commands.runhub import web_command, worker_command
 
-__all__ = ["HttpClient", "celery_workers", "database_url", "free_port", "hub_env", "wait_for", "web_server"]
+__all__ = ["HttpClient", "broker_connection", "celery_workers", "database_url", "free_port", "hub_env", "wait_for", "web_server"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -78,8 +80,15 @@ def _purge_task_queue(broker_url: str) -> None:
     test once waited out its 60 s behind 2,682)."""
     from config.celery import app
 
-    with app.connection_for_write(broker_url) as connection:
+    with broker_connection(broker_url) as connection:
         app.control.purge(connection=connection)
+
+
+def broker_connection(url: str) -> Connection:
+    """A connection to the broker at `url`, whichever this process is configured with: the app's
+    broker_transport_options belong to its own broker (Redis socket timeouts, which the SQLAlchemy
+    transport's create_engine() refuses)."""
+    return Connection(url)
 
 
 @contextmanager

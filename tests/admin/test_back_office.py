@@ -338,7 +338,7 @@ def test_dashboard_counts(operator_client):
     dashboard = operator_client.get("/admin/").context["dashboard"]
     assert dashboard.tenants_by_status["suspended"] == 1 and dashboard.tenants_by_status["active"] >= 1
     assert dashboard.events_dead == 1
-    assert dashboard.events_pending == OutboxEvent.objects.filter(status=EventStatus.PENDING).count() == 1
+    assert dashboard.events_pending == OutboxEvent.objects.filter(status=EventStatus.PENDING).count() >= 1
     assert dashboard.deliveries_failing == 1
     assert [(row["key"], row["total"]) for row in dashboard.top_actions] == [
         ("erp.vehicles.read", 40), ("erp.vehicles.create", 7)]

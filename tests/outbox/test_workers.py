@@ -19,8 +19,8 @@ from outbox.services import create_subscription, emit
 from outbox.tasks import drain_outbox
 from tests.factories import TenantFactory
 from tests.outbox.receiver import Receiver
+from tests.runtime import broker_connection, wait_for
 from tests.runtime import celery_workers as workers
-from tests.runtime import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +106,7 @@ def test_killing_a_worker_mid_burst_loses_no_event():
 
 def _reachable(url: str) -> bool:
     try:
-        with app.connection_for_write(url) as conn:
+        with broker_connection(url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:  # noqa: BLE001 - not reachable is an answer
@@ -132,7 +132,7 @@ def test_two_workers_share_a_burst_without_delivering_twice(broker):
     total = 300
 
     def nudge():
-        with app.connection_for_write(url) as conn:
+        with broker_connection(url) as conn:
             drain_outbox.apply_async(connection=conn)
 
     with Receiver() as receiver, workers(2, CELERY_BROKER_URL=url):
