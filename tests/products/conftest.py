@@ -1,6 +1,7 @@
-"""A live hub for the SDK and the ERP example: gunicorn and a Celery worker on the test's database, a
-tenant holding erp-basic with a user who may read vehicles and one who may not, a product credential
-for the `erp` tool issued by the hub's service, and a receiver for the hub's product events."""
+"""A live hub for the SDKs and the example products: gunicorn and a Celery worker on the test's database,
+a tenant holding erp-basic (and the package of the product's action when it is another tool's) with a
+user granted that action and one who is not, a product credential for its tool issued by the hub's
+service, and a receiver for the hub's product events."""
 
 import threading
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ import pytest
 from django.core.cache import cache
 
 from audit.services import SYSTEM
-from catalog.models import Tool
+from catalog.models import Package, ToolAction
 from identity.product_credentials import issue_product_credential
 from identity.services import add_member, create_group, create_user, grant_permissions
 from tenancy.models import Tenant
+from tenancy.services import assign_package
 from tests.contract.conftest import UNLIMITED, login, platform_admin, tenant_admin
 from tests.identity.conftest import PASSWORD
 from tests.outbox.receiver import Server
@@ -30,8 +32,9 @@ class World:
     admin: str  # the tenant admin's access token (ADM_CLIENTE: every entitled action)
     reader_id: str
     group_id: str
-    permission_id: str  # the group's grant of erp.vehicles.read, the reader's only permission
-    credential: str  # aza8p_… for the erp tool
+    permission_id: str  # the group's grant of `action`, the reader's only permission
+    credential: str  # aza8p_… for the action's tool
+    action: str = READ  # the product's action the reader is granted and the outsider is not
 
     def ok(self, method, path, body=None, *, token=None, expect=200, **headers) -> dict:
         status, answer, _ = self.hub.call(method, path, body, token=token, headers=headers or None)
@@ -51,7 +54,7 @@ class World:
                 expect=204)
 
     def grant_read(self) -> None:
-        granted = self.ok("POST", f"/v1/groups/{self.group_id}/permissions", {"toolActions": [READ]},
+        granted = self.ok("POST", f"/v1/groups/{self.group_id}/permissions", {"toolActions": [self.action]},
                           token=self.admin, expect=201)
         self.permission_id = granted[0]["id"]
 
@@ -95,20 +98,24 @@ class EventSink:
 
 
 @pytest.fixture
-def world(seeded, transactional_db):
+def world(request, seeded, transactional_db):
+    """The ERP's world; `@pytest.mark.parametrize("world", [action], indirect=True)` for another one."""
+    action = ToolAction.objects.select_related("tool").get(key=getattr(request, "param", READ))
     _, staff_email = platform_admin()
     tenant_admin()
     tenant = Tenant.objects.get(slug="acme")
+    if action.tool.key != "erp":
+        assign_package(tenant=tenant, package=Package.objects.filter(actions=action).earliest("key"), actor=SYSTEM)
     reader = create_user(tenant=tenant, email="reader@acme.com", password=PASSWORD).user
     create_user(tenant=tenant, email="outsider@acme.com", password=PASSWORD)
-    group = create_group(tenant=tenant, name="Vehicles", actor=SYSTEM)
-    [permission] = grant_permissions(group=group, tool_action_keys=[READ], actor=SYSTEM)
+    group = create_group(tenant=tenant, name="Product users", actor=SYSTEM)
+    [permission] = grant_permissions(group=group, tool_action_keys=[action.key], actor=SYSTEM)
     add_member(group=group, user=reader, actor=SYSTEM)
-    credential = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp-backend").secret
+    credential = issue_product_credential(tool=action.tool, name=f"{action.tool.key}-backend").secret
     with web_server(workers=2, **UNLIMITED) as hub, celery_workers(1):
         yield World(hub=hub, tenant_id=str(tenant.pk), staff=login(hub, "aza8", staff_email),
                     admin=login(hub, "acme", "admin@acme.com"), reader_id=str(reader.pk), group_id=str(group.pk),
-                    permission_id=str(permission.pk), credential=credential)
+                    permission_id=str(permission.pk), credential=credential, action=action.key)
     cache.clear()
 
 
