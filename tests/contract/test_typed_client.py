@@ -4,31 +4,25 @@ what a product's code reads breaks `tsc`; one between the schema and the hub bre
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.contract.conftest import login, tenant_admin
+from tests.node import npm as npm_in, npm_installed
 
 pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 CLIENT = Path(__file__).with_name("client")
 
 
-def npm(*args: str, **env: str) -> subprocess.CompletedProcess:
-    npm_path = shutil.which("npm")
-    assert npm_path, "npm is not installed (Node 20 and npm come from Debian's packages)"
-    result = subprocess.run([npm_path, *args], cwd=CLIENT, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, **env})
-    assert result.returncode == 0, f"npm {' '.join(args)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result
+def npm(*args: str) -> subprocess.CompletedProcess:
+    return npm_in(CLIENT, *args)
 
 
 def test_a_client_generated_from_the_schema_type_checks_and_calls_the_hub(live_hub):
-    if not (CLIENT / "node_modules" / ".package-lock.json").exists():
-        npm("ci", "--no-audit", "--no-fund")  # from the committed lockfile
+    npm_installed(CLIENT)
     token = login(live_hub, *tenant_admin())
     status, schema, _ = live_hub.call("GET", "/v1/openapi.json")
     assert status == 200
