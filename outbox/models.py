@@ -84,8 +84,8 @@ class WebhookSubscription(TenantScopedModel, StatusModel):
         ]
         indexes = [
             index("webhook_subscription", "tenant_id", "created_at", "id"),
-            # The fan-out looks at every product's subscriptions for every event: few rows, kept apart.
-            index("webhook_subscription", "tool_id", "created_at", condition=models.Q(tool__isnull=False)),
+            # A product lists its subscriptions (rows of the platform tenant); the fan-out reads the few there are.
+            index("webhook_subscription", "tenant_id", "tool_id", "created_at", condition=models.Q(tool__isnull=False)),
         ]
 
     def __str__(self):

@@ -24,10 +24,6 @@ class Migration(migrations.Migration):
             name='tool',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.tool'),
         ),
-        migrations.AddIndex(
-            model_name='webhooksubscription',
-            index=models.Index(condition=models.Q(('tool__isnull', False)), fields=['tool_id', 'created_at'], name='idx_webhook_subscription_tool_id_created_at'),
-        ),
         migrations.AddConstraint(
             model_name='webhooksubscription',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('product_credential__isnull', True), ('tool__isnull', True)), models.Q(('product_credential__isnull', False), ('tool__isnull', False)), _connector='OR'), name='ck_webhook_subscription_product'),
