@@ -9,13 +9,17 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import httpx
 
+from tests.node import npm, npm_installed
 from tests.products.sdk import GOAL_WITH_WEBHOOKS, until
-from tests.runtime import free_port, wait_for
+from tests.runtime import PROJECT, free_port, wait_for
 
-__all__ = ["CACHE_TTL", "revocation_drill", "service"]
+__all__ = ["CACHE_TTL", "node_example", "revocation_drill", "service"]
+
+SDK = PROJECT / "clients" / "typescript"
 
 CACHE_TTL = 3
 # Polling every 0.1 s, and one request's round trip, on top of the TTL.
@@ -53,6 +57,24 @@ def service(world, command: list[str], *, cwd, port: int, webhook_secret: str | 
             client.close()
             process.terminate()
             process.wait(timeout=20)
+
+
+def node_example(name: str) -> Path:
+    """examples/<name> built (tsc) on the SDK as it is in this checkout. The example installs the SDK packed,
+    like a published package (its .npmrc: install-links), so it is built first, and `npm ci` runs again
+    when node_modules is missing or holds another build of it."""
+    npm_installed(SDK)
+    npm(SDK, "run", "build")
+    folder = PROJECT / "examples" / name
+    installed = folder / "node_modules" / "@aza8" / "hub" / "dist"
+    if _files(installed) != _files(SDK / "dist"):
+        npm(folder, "ci", "--no-audit", "--no-fund")
+    npm(folder, "run", "build")
+    return folder
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
 def revocation_drill(world, start: Start, call: Call, *, name: str, refused_code: Callable[[httpx.Response], str]):

@@ -1,0 +1,53 @@
+// The hotel booking bot's Express backend, written as a product team writes it with @aza8/hub: tokens
+// verified offline, decisions in-process, usage reported in batches, the hub's events received.
+//
+//   HUB_URL=http://127.0.0.1:8000 HUB_CREDENTIAL=aza8p_… HUB_WEBHOOK_SECRET=whsec_… PORT=8300 node dist/main.js
+//
+// Configuration (environment): HUB_URL, HUB_CREDENTIAL (the hotelbot tool's product credential),
+// HUB_WEBHOOK_SECRET (of its product subscription to access.changed, pointing at /hub/events; without
+// it the bot relies on the cache TTL alone), HUB_CACHE_TTL (seconds, 60), HUB_USAGE_FLUSH_SECONDS (5),
+// PORT (8300).
+import { randomUUID } from "node:crypto";
+
+import { createHub, type Principal } from "@aza8/hub";
+import express from "express";
+
+const SEND = "hotelbot.messages.send";
+
+function setting(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+const hub = createHub({
+  baseUrl: setting("HUB_URL"),
+  tool: "hotelbot",
+  credential: setting("HUB_CREDENTIAL"),
+  webhookSecret: process.env.HUB_WEBHOOK_SECRET || undefined,
+  cacheTtl: Number(process.env.HUB_CACHE_TTL ?? 60),
+  usageFlushSeconds: Number(process.env.HUB_USAGE_FLUSH_SECONDS ?? 5),
+});
+
+const app = express();
+app.get("/health", (_request, response) => {
+  response.json({ status: "ok" });
+});
+// Before express.json(): the signature is over the raw body. (The hub flushes usage on SIGTERM itself.)
+if (process.env.HUB_WEBHOOK_SECRET) app.post("/hub/events", hub.webhooks.handler());
+app.use(express.json());
+
+app.post("/messages", hub.express.require(SEND), (request, response) => {
+  const principal: Principal = response.locals.principal; // set by hub.express.require
+  const { guestId, text } = (request.body ?? {}) as { guestId?: unknown; text?: unknown };
+  if (typeof guestId !== "string" || typeof text !== "string" || !text) {
+    response.status(400).json({ error: { code: "VALIDATION_ERROR", message: "Send {guestId, text}." } });
+    return;
+  }
+  hub.usage.report(principal, SEND);
+  // A demonstration bot: the message would go to the guest's channel here.
+  response.json({ data: { id: randomUUID(), guestId, text, sentBy: principal.userId, tenantId: principal.tenantId } });
+});
+
+const port = Number(process.env.PORT ?? 8300);
+app.listen(port, "127.0.0.1", () => console.log(`hotelbot listening on http://127.0.0.1:${port}`));
