@@ -45,7 +45,7 @@ from core.middleware import client_ip
 from core.ratelimit import product_request_counter, request_counter
 from identity import api_keys, live_sessions, principal_rows, product_credentials
 from identity.authorization import access_cache_keys
-from identity.models import ApiKey, ApiKeyStatus, ProductCredential, ProductCredentialStatus, User
+from identity.models import ApiKey, ApiKeyStatus, ProductCredentialStatus, User
 from identity.principal import PRODUCT, Principal
 from identity.tokens import VERIFIED_TOKENS_KEPT, TokenType, decode_access_token
 from tenancy.models import Tenant
@@ -104,14 +104,15 @@ def _check_user(user: User) -> None:
 @dataclass(frozen=True)
 class _KeyOwner:
     pk: object
-    tenant_id: object
+    tenant_id: object  # None for a product credential
+    tool_id: object = None  # a product credential's
 
 
 class _KeyOwners:
-    """Which API key (and tenant) a credential that passed every check belonged to, by its exact
-    text, for the most recent VERIFIED_TOKENS_KEPT of them in this process. A key's id and tenant
-    never change, so the next request with the same credential reads the key's cached row in its
-    cache round trip, as an access token's does. The row (cached or not) is still checked each time,
+    """Which API key (and tenant) or product credential (and tool) a credential that passed every
+    check belonged to, by its exact text, for the most recent VERIFIED_TOKENS_KEPT of them in this
+    process. A key's id, tenant and tool never change, so the next request with the same credential
+    reads the key's cached row in its cache round trip, as an access token's does. The row (cached or not) is still checked each time,
     and a refused credential is forgotten: only one that was valid can spend a tenant's rate limit
     before its checks, and only once after it stopped being valid."""
 
@@ -122,9 +123,9 @@ class _KeyOwners:
     def get(self, credential: str) -> _KeyOwner | None:
         return self._owners.get(credential)
 
-    def remember(self, credential: str, api_key: ApiKey) -> None:
+    def remember(self, credential: str, owner: _KeyOwner) -> None:
         with self._lock:
-            self._owners[credential] = _KeyOwner(pk=api_key.pk, tenant_id=api_key.tenant_id)
+            self._owners[credential] = owner
             if len(self._owners) > VERIFIED_TOKENS_KEPT:
                 self._owners.popitem(last=False)
 
@@ -140,7 +141,34 @@ _SUBJECTS = {
     ApiKey: RowLookup(ApiKey, join="tenant", filters=("pk", "tenant_id")),
 }
 _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
-_PRODUCT_CREDENTIAL_BY_PREFIX = RowLookup(ProductCredential, join="tool", filters=("prefix",))
+
+
+def _product_cache_reads(request, owner: _KeyOwner) -> CacheReads:
+    """A product credential's cached row, what `product_tenant` reads of the tenant the request
+    names (its row, its entitlement to the tool), and the credential's rate-limit counter (per
+    credential, whatever the tenant: core/ratelimit.py), in one round trip."""
+    tenant_id = _tenant_id_header(request)
+    tenant_keys = [] if tenant_id is None else principal_rows.tenant_row_keys(tenant_id)
+    return CacheReads(
+        [*principal_rows.cache_keys(None, PRODUCT, owner.pk), *tenant_keys,
+         *product_credentials.entitlement_cache_keys(tenant_id, owner.tool_id)],
+        counters=product_request_counter(owner.pk),
+    )
+
+
+def _by_prefix(credential: str, prefix: str, lookup: RowLookup, principal_type: str, cache_reads):
+    """(owner, reads, row) of an API key or product credential by its text: once this process knows
+    whose it is (`_key_owners`), its cached row through the request's round trip (`cache_reads(owner)`),
+    else (None, None, the row read by its prefix)."""
+    owner = _key_owners.get(credential)
+    if owner is None:
+        return None, None, lookup.get(prefix=prefix)
+    reads = cache_reads(owner)
+    row = principal_rows.PrincipalRow(lookup, reads, owner.tenant_id, principal_type, owner.pk)
+    found = row.cached()
+    if found is None or found.prefix != prefix:
+        found = row.fetch(prefix=prefix)
+    return owner, reads, found
 
 
 def _token_subject(model, claims, reads: CacheReads):
@@ -177,15 +205,8 @@ class HubAuthentication(BaseAuthentication):
         if parts is None:
             raise InvalidToken("The API key is malformed.")
         prefix, secret = parts
-        owner = _key_owners.get(credential)
-        if owner is None:
-            reads, api_key = None, _API_KEY_BY_PREFIX.get(prefix=prefix)
-        else:
-            reads = _request_cache_reads(request, owner.tenant_id, TokenType.SERVICE, owner.pk)
-            row = principal_rows.PrincipalRow(_API_KEY_BY_PREFIX, reads, owner.tenant_id, TokenType.SERVICE, owner.pk)
-            api_key = row.cached()
-            if api_key is None or api_key.prefix != prefix:
-                api_key = row.fetch(prefix=prefix)
+        owner, reads, api_key = _by_prefix(credential, prefix, _API_KEY_BY_PREFIX, TokenType.SERVICE, lambda owner: (
+            _request_cache_reads(request, owner.tenant_id, TokenType.SERVICE, owner.pk)))
         try:
             if api_key is None or not api_keys.verify_secret(api_key, secret):
                 raise InvalidToken("The API key is invalid.")
@@ -196,7 +217,7 @@ class HubAuthentication(BaseAuthentication):
             raise
         api_keys.touch_last_used(api_key)
         if owner is None:
-            _key_owners.remember(credential, api_key)
+            _key_owners.remember(credential, _KeyOwner(pk=api_key.pk, tenant_id=api_key.tenant_id))
             reads = _request_cache_reads(request, tenant.pk, TokenType.SERVICE, api_key.pk)
             reads.receive()  # never leave the answers waiting
         return Principal(type=TokenType.SERVICE, tenant=tenant, api_key=api_key, cache_reads=reads)
@@ -206,17 +227,22 @@ class HubAuthentication(BaseAuthentication):
         if parts is None:
             raise InvalidToken("The product credential is malformed.")
         prefix, secret = parts
-        found = _PRODUCT_CREDENTIAL_BY_PREFIX.get(prefix=prefix)
-        if found is None or not product_credentials.verify_secret(found, secret):
-            raise InvalidToken("The product credential is invalid.")
-        if found.status != ProductCredentialStatus.ACTIVE:
-            raise TokenRevoked("The product credential has been revoked.")
+        owner, reads, found = _by_prefix(credential, prefix, principal_rows.PRODUCT_CREDENTIAL_ROW, PRODUCT,
+                                         lambda owner: _product_cache_reads(request, owner))
+        try:
+            if found is None or not product_credentials.verify_secret(found, secret):
+                raise InvalidToken("The product credential is invalid.")
+            if found.status != ProductCredentialStatus.ACTIVE:
+                raise TokenRevoked("The product credential has been revoked.")
+        except ApiError:
+            _key_owners.forget(credential)
+            raise
         api_keys.touch_last_used(found)
-        # Counted per credential, whatever the tenant (core/ratelimit.py); what `product_tenant` reads
-        # of the tenant the request names comes in the same round trip.
-        keys = product_credentials.entitlement_cache_keys(_tenant_id_header(request), found.tool_id)
-        reads = CacheReads(keys, counters=product_request_counter(found.pk))
-        reads.receive()  # never leave the answers waiting: the tenant may still be refused
+        if owner is None:
+            owner = _KeyOwner(pk=found.pk, tenant_id=None, tool_id=found.tool_id)
+            _key_owners.remember(credential, owner)
+            reads = _product_cache_reads(request, owner)
+            reads.receive()  # never leave the answers waiting: the tenant may still be refused
         return Principal(type=PRODUCT, tenant=None, product_credential=found, tool=found.tool, cache_reads=reads)
 
     def _from_jwt(self, credential, request) -> Principal:
@@ -246,14 +272,14 @@ def _tenant_id_header(request) -> uuid.UUID | None:
         return None
 
 
-def _named_tenant(request) -> Tenant:
+def _named_tenant(request, cache_reads: CacheReads) -> Tenant:
     tenant_id = _tenant_id_header(request)
     if tenant_id is None:
         problem = "Must be a tenant id (UUID)." if request.META.get("HTTP_X_TENANT_ID", "").strip() else \
             "This header is required."
         raise ValidationFailed(f"A product credential names its tenant with {TENANT_HEADER}.",
                                details={TENANT_HEADER: [problem]})
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    tenant = principal_rows.TenantRow(cache_reads, tenant_id).get()
     if tenant is None:
         raise TenantNotFound("No tenant has this id.", status_code=404)
     return tenant
@@ -268,7 +294,7 @@ def product_tenant(principal: Principal, request, scope: str) -> Tenant:
         return tenant
     if scope != PRODUCT_IN_TENANT:
         raise ValueError(f"product_access must be PRODUCT_IN_TENANT or PRODUCT_PLATFORM, not {scope!r}")
-    tenant = _named_tenant(request)
+    tenant = _named_tenant(request, principal.cache_reads)
     if tenant.status != Status.ACTIVE:
         raise TenantSuspended()
     if not product_credentials.is_entitled(tenant, principal.tool, principal.cache_reads):

@@ -148,16 +148,18 @@ class _Layout:
 
 
 class RowLookup:
-    """At most one `model` row matching equality filters on `filters`, with `join` (a foreign key)
-    selected alongside, as a model instance or None; and the instance as plain values to keep
+    """At most one `model` row matching equality filters on `filters`, with `join` (a foreign key, if
+    any) selected alongside, as a model instance or None; and the instance as plain values to keep
     (`snapshot`) and build again (`restore`) without the database."""
 
-    def __init__(self, model, *, join: str, filters: tuple[str, ...], defer: tuple[str, ...] = ()):
-        """`defer`: fields of `model` left out, loaded from the database on first access."""
+    def __init__(self, model, *, join: str | None, filters: tuple[str, ...], defer: tuple[str, ...] = ()):
+        """`join`: None for the row alone. `defer`: fields of `model` left out, loaded from the
+        database on first access."""
         self.model = model
-        self.join = model._meta.get_field(join)
+        self.join = model._meta.get_field(join) if join else None
+        rows = model._base_manager.select_related(join) if join else model._base_manager.all()
         self._query = CompiledQuery(
-            lambda **values: model._base_manager.select_related(join).defer(*defer).filter(**values).order_by()[:1],
+            lambda **values: rows.defer(*defer).filter(**values).order_by()[:1],
             {name: model._meta.pk if name == "pk" else model._meta.get_field(name) for name in filters},
             describe=self._layout,
         )
@@ -166,9 +168,10 @@ class RowLookup:
     def _layout(compiler) -> _Layout:
         select = compiler.select
         model_fields = compiler.klass_info["select_fields"]
-        related_fields = compiler.klass_info["related_klass_infos"][0]["select_fields"]
+        related = compiler.klass_info.get("related_klass_infos")
+        related_fields = related[0]["select_fields"] if related else []
         model_slice = slice(model_fields[0], model_fields[-1] + 1)
-        related_slice = slice(related_fields[0], related_fields[-1] + 1)
+        related_slice = slice(related_fields[0], related_fields[-1] + 1) if related_fields else slice(0, 0)
         return _Layout(
             model_slice=model_slice,
             model_attnames=[column.target.attname for column, _s, _a in select[model_slice]],
@@ -189,7 +192,7 @@ class RowLookup:
         """What `restore` needs to build `instance` (one this lookup found) again: the values of the
         columns it selected, of the model and of the joined row. Plain values, to keep elsewhere."""
         layout = self._query.compiled(router.db_for_read(self.model)).description
-        related = self.join.get_cached_value(instance)
+        related = self.join.get_cached_value(instance) if self.join else None
         return ({name: instance.__dict__[name] for name in layout.model_attnames},
                 {name: related.__dict__[name] for name in layout.related_attnames})
 
@@ -200,6 +203,7 @@ class RowLookup:
     def _instance(self, using: str, snapshot: tuple[dict, dict]):
         own, joined = snapshot
         instance = self.model.from_db(using, list(own), list(own.values()))
-        related = self.join.related_model.from_db(using, list(joined), list(joined.values()))
-        self.join.set_cached_value(instance, related)
+        if self.join is not None:
+            related = self.join.related_model.from_db(using, list(joined), list(joined.values()))
+            self.join.set_cached_value(instance, related)
         return instance

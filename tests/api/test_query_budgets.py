@@ -37,8 +37,9 @@ BUDGETS = {
     "/v1/groups/{group}/permissions": 2,  # group, page
 }
 
-# A product credential's request, warm: its row (with its tool) and the tenant X-Tenant-Id names.
-PRODUCT_REQUEST_QUERIES = 2
+# A product credential's request, warm: its row (with its tool) and the tenant X-Tenant-Id names are
+# cached (identity/principal_rows.py).
+PRODUCT_REQUEST_QUERIES = 0
 
 _CACHE_PLUMBING = ("hub_cache", "SAVEPOINT", "pg_advisory_xact_lock")
 
@@ -170,9 +171,10 @@ def test_a_tools_product_credentials_list_in_two_queries(api, staff_token):
     assert count(api, staff_token, f"{path}?limit=1")[0] == count(api, staff_token, f"{path}?limit=50")[0] == 2
 
 
-def test_a_product_request_reads_its_credential_and_its_tenant(api, world, settings):
-    """A product credential's request: its row (with the tool) and the tenant it names; the tenant's
-    entitlement to the tool rides in the request's one cache round trip (identity/product_credentials.py)."""
+def test_a_product_request_reads_no_row_warm(api, world, settings, request):
+    """A product credential's request: its row (with the tool), the tenant it names and the tenant's
+    entitlement to the tool ride in the request's one cache round trip (identity/principal_rows.py,
+    identity/product_credentials.py)."""
     from audit.services import SYSTEM
     from catalog.models import Tool
     from identity.product_credentials import issue_product_credential
@@ -185,7 +187,11 @@ def test_a_product_request_reads_its_credential_and_its_tenant(api, world, setti
     with CaptureQueriesContext(connection) as captured:
         response = api.get("/v1/test/product", token=secret, **tenant)
     assert response.status_code == 200, response.content
-    assert database_queries(captured) == 2
+    assert database_queries(captured) == PRODUCT_REQUEST_QUERIES
+    if isinstance(caches["default"], RedisCache):
+        trips = request.getfixturevalue("redis_round_trips")
+        assert api.get("/v1/test/product", token=secret, **tenant).status_code == 200
+        assert trips == [["MGET", "INCRBY", "EXPIRE"]]
 
 
 @pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
@@ -213,8 +219,8 @@ def test_a_products_decision_costs_no_query_of_its_own(api, world, method, route
     assert database_queries(captured) == PRODUCT_REQUEST_QUERIES
 
 
-def test_a_products_webhooks_list_in_three_queries(api, world):
-    """GET /v1/product/webhooks: the credential (with its tool), the platform tenant, the page."""
+def test_a_products_webhooks_list_in_two_queries(api, world):
+    """GET /v1/product/webhooks: the platform tenant, the page (the credential is cached)."""
     from audit.services import SYSTEM
     from catalog.models import Tool
     from identity.product_credentials import issue_product_credential
@@ -226,4 +232,4 @@ def test_a_products_webhooks_list_in_three_queries(api, world):
         create_subscription(tenant=platform_tenant(), url=f"https://hooks.example.com/{index}",
                             event_types=["access.changed"], actor=SYSTEM, product_credential=issued.credential)
     path = "/v1/product/webhooks"
-    assert count(api, issued.secret, f"{path}?limit=1")[0] == count(api, issued.secret, f"{path}?limit=50")[0] == 3
+    assert count(api, issued.secret, f"{path}?limit=1")[0] == count(api, issued.secret, f"{path}?limit=50")[0] == 2
