@@ -28,8 +28,28 @@ def _write_row(server: str, loads: list[Load]) -> str:
             f"{load.errors} |")
 
 
+def _node_section(node: dict) -> list[str]:
+    can, verify = node["can"], node["verify"]
+
+    def rounds(figure: dict) -> str:
+        return " / ".join(f"{rate:,.0f}" for rate in figure["rates"])
+
+    return [
+        "## 7. The TypeScript SDK in Node (`clients/typescript/bench/bench.ts`)",
+        "",
+        f"Node {node['node']}, one event loop, each call awaited in turn, {node['rounds']} rounds. `hub.can` on a warm "
+        f"cache (an allowed and a denied action in turn, {can['calls']:,} calls a round): **{can['rate']:,.0f} "
+        f"decisions/s** (median; goal ≥ {sdk.NODE_CAN_GOAL:,} {'✅' if can['rate'] >= sdk.NODE_CAN_GOAL else '❌'}); "
+        f"per round: {rounds(can)}. Offline `hub.verify` of one user's token ({verify['calls']:,} a round): "
+        f"**{verify['rate']:,.0f} tokens/s** (median; goal ≥ {sdk.NODE_VERIFY_GOAL:,} "
+        f"{'✅' if verify['rate'] >= sdk.NODE_VERIFY_GOAL else '❌'}); per round: {rounds(verify)}.",
+        "",
+    ]
+
+
 def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, shipped: Bracketed, bare: list[Load],
-           web_rss: float, pipelines: list[dict], decisions: dict, elapsed: float, *, web_broker: str) -> str:
+           web_rss: float, pipelines: list[dict], decisions: dict, node: dict, elapsed: float, *,
+           web_broker: str) -> str:
     lines = [
         f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
@@ -120,5 +140,6 @@ def render(floor: list[Load], reads: dict[str, Bracketed], first_writes: dict, s
         f"decisions/s** (median; goal ≥ {sdk.GOAL:,} {'✅' if decisions['rate'] >= sdk.GOAL else '❌'}); per round: "
         f"{' / '.join(f'{rate:,.0f}' for rate in decisions['rates'])}.",
         "",
+        *_node_section(node),
     ]
     return "\n".join(lines)

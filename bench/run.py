@@ -262,6 +262,8 @@ def main() -> None:
         floor, reads = read_cycles(web.url, "/health", routes)
         decisions = sdk.can_rate(web.url, loaded.product, big_token, allowed="erp.vehicles.read",
                                  denied="gestor.apps.read")
+        node = sdk.node_rates(web.url, loaded.product, big_token, allowed="erp.vehicles.read",
+                              denied="gestor.apps.read")
         script = patch_script(user_ids)
         wrk(f"{web.url}/v1/users", token=big_token, script=script)  # the peak RSS includes writes
         web_rss = max(peak_rss_mib(pid) for pid in web.worker_pids())
@@ -275,7 +277,7 @@ def main() -> None:
         brokers = {"Redis": REDIS_BROKER, **brokers}
     pipelines = [pipeline(name, url) for name, url in brokers.items()]
 
-    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, decisions,
+    report = render(floor, reads, first_writes, shipped, bare, web_rss, pipelines, decisions, node,
                     time.monotonic() - started,
                     web_broker="Redis" if WEB_BROKER else "the PostgreSQL fallback")
     results = PROJECT / "bench" / "results"

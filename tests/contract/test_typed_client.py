@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.contract.conftest import login, tenant_admin
-from tests.node import npm as npm_in, npm_installed
+from tests.node import npm, npm_installed
 
 pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 CLIENT = Path(__file__).with_name("client")
-
-
-def npm(*args: str) -> subprocess.CompletedProcess:
-    return npm_in(CLIENT, *args)
 
 
 def test_a_client_generated_from_the_schema_type_checks_and_calls_the_hub(live_hub):
@@ -27,8 +23,8 @@ def test_a_client_generated_from_the_schema_type_checks_and_calls_the_hub(live_h
     status, schema, _ = live_hub.call("GET", "/v1/openapi.json")
     assert status == 200
     (CLIENT / "schema.json").write_text(schema["text"])
-    npm("run", "generate")
-    npm("run", "build")
+    npm(CLIENT, "run", "generate")
+    npm(CLIENT, "run", "build")
     run = subprocess.run(["node", "dist/call.js"], cwd=CLIENT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "HUB_URL": live_hub.base, "HUB_TOKEN": token})
     assert run.returncode == 0, run.stderr[-4000:]
