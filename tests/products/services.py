@@ -59,26 +59,28 @@ def service(world, command: list[str], *, cwd, port: int, webhook_secret: str | 
             process.wait(timeout=20)
 
 
-def node_example(name: str) -> Path:
-    """examples/<name> built (tsc) on the SDK as it is in this checkout. The example installs the SDK packed,
-    like a published package (its .npmrc: install-links), so it is built first, and `npm ci` runs again
-    when node_modules is missing or holds another build of it."""
+def node_example(world, name: str) -> Start:
+    """examples/<name> built (tsc) on the SDK as it is in this checkout, started as `node dist/main.js`.
+    The example installs the SDK packed, like a published package (its .npmrc: install-links), so the SDK
+    is built first, and `npm ci` runs again when node_modules is missing or holds another build of it."""
     npm_installed(SDK)
     npm(SDK, "run", "build")
     folder = PROJECT / "examples" / name
-    installed = folder / "node_modules" / "@aza8" / "hub" / "dist"
-    if _files(installed) != _files(SDK / "dist"):
+    if _files(folder / "node_modules" / "@aza8" / "hub" / "dist") != _files(SDK / "dist"):
         npm(folder, "ci", "--no-audit", "--no-fund")
     npm(folder, "run", "build")
-    return folder
+    return lambda port, webhook_secret: service(world, ["node", "dist/main.js"], cwd=folder, port=port,
+                                                webhook_secret=webhook_secret, name=name)
 
 
 def _files(folder: Path) -> dict[Path, bytes]:
     return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
-def revocation_drill(world, start: Start, call: Call, *, name: str, refused_code: Callable[[httpx.Response], str]):
-    """The drill on the service `start` runs; `refused_code` reads the error code of its 403."""
+def revocation_drill(world, start: Start, call: Call, *, name: str,
+                     refused_code: Callable[[httpx.Response], str] = lambda answer: answer.json()["error"]["code"]):
+    """The drill on the service `start` runs; `refused_code` reads the error code of its 403 (by default
+    from `{"error": {"code"}}`, the TypeScript SDK's answer as the hub's)."""
     reader = world.login("reader@acme.com")["accessToken"]
     outsider = world.login("outsider@acme.com")["accessToken"]
     port = free_port()

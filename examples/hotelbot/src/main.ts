@@ -14,27 +14,20 @@ import express from "express";
 
 const SEND = "hotelbot.messages.send";
 
-function setting(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
+const { HUB_URL, HUB_CREDENTIAL, HUB_WEBHOOK_SECRET, HUB_CACHE_TTL = "60", HUB_USAGE_FLUSH_SECONDS = "5",
+        PORT = "8300" } = process.env;
+if (!HUB_URL || !HUB_CREDENTIAL) throw new Error("HUB_URL and HUB_CREDENTIAL must be set");
 
-const hub = createHub({
-  baseUrl: setting("HUB_URL"),
-  tool: "hotelbot",
-  credential: setting("HUB_CREDENTIAL"),
-  webhookSecret: process.env.HUB_WEBHOOK_SECRET || undefined,
-  cacheTtl: Number(process.env.HUB_CACHE_TTL ?? 60),
-  usageFlushSeconds: Number(process.env.HUB_USAGE_FLUSH_SECONDS ?? 5),
-});
+const hub = createHub({ baseUrl: HUB_URL, tool: "hotelbot", credential: HUB_CREDENTIAL,
+                        webhookSecret: HUB_WEBHOOK_SECRET || undefined, cacheTtl: Number(HUB_CACHE_TTL),
+                        usageFlushSeconds: Number(HUB_USAGE_FLUSH_SECONDS) });
 
 const app = express();
 app.get("/health", (_request, response) => {
   response.json({ status: "ok" });
 });
 // Before express.json(): the signature is over the raw body. (The hub flushes usage on SIGTERM itself.)
-if (process.env.HUB_WEBHOOK_SECRET) app.post("/hub/events", hub.webhooks.handler());
+if (HUB_WEBHOOK_SECRET) app.post("/hub/events", hub.webhooks.handler());
 app.use(express.json());
 
 app.post("/messages", hub.express.require(SEND), (request, response) => {
@@ -49,5 +42,4 @@ app.post("/messages", hub.express.require(SEND), (request, response) => {
   response.json({ data: { id: randomUUID(), guestId, text, sentBy: principal.userId, tenantId: principal.tenantId } });
 });
 
-const port = Number(process.env.PORT ?? 8300);
-app.listen(port, "127.0.0.1", () => console.log(`hotelbot listening on http://127.0.0.1:${port}`));
+app.listen(Number(PORT), "127.0.0.1", () => console.log(`hotelbot listening on http://127.0.0.1:${PORT}`));
