@@ -21,9 +21,11 @@ run: $(VENV)/.installed-runtime
 	$(PY) manage.py runhub
 
 ## Set up, lint, and run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set).
-## The admin's browser tests need Debian's Chromium: bin/ensure-chromium installs it when it can.
+## The admin's browser tests need Debian's Chromium, the Node SDK and products Node 20 and npm:
+## bin/ensure-chromium and bin/ensure-node install them from Debian's packages when they can.
 test: lint
 	bin/ensure-chromium
+	bin/ensure-node
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
@@ -32,6 +34,7 @@ lint: $(VENV)/.installed-dev
 ## The suite against the machine's PostgreSQL, Redis and RabbitMQ (../shared/services.md).
 test-services: $(VENV)/.installed-dev
 	bin/ensure-chromium
+	bin/ensure-node
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
 	CACHE_URL=redis://127.0.0.1:6379/15 \
