@@ -1,10 +1,13 @@
 """GET /v1/me and POST /v1/authz/check: what the caller is and may do (or, asked by a product, what
 one of the tenant's users may do with the product's tool)."""
 
+import uuid
+
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers as fields
 from rest_framework.response import Response
 
+from catalog.models import ACTION_KEY_VALIDATOR
 from core.api.access import AUTHENTICATED, PRODUCT_IN_TENANT
 from core.api.exceptions import NotFound
 from core.api.views import TenantScopedAPIView
@@ -65,6 +68,34 @@ AUTHZ_CHECK = PolymorphicProxySerializer(
 )
 
 
+# The limits the serializer applies, read from it so the two cannot drift.
+_TOOL_ACTIONS = serializers.AuthzCheckSerializer().fields["tool_actions"]
+
+
+def well_formed_question(data, *, product: bool) -> dict | None:
+    """The question as its serializer validates it, when `data` is exactly what that serializer
+    accepts unchanged; None for anything else, which the serializer then validates and words the
+    errors of. This route is called on every decision a product or a client makes, and building the
+    serializers (DRF deep-copies their fields per request) cost more than the whole answer."""
+    if not isinstance(data, dict) or data.keys() != ({"subject", "tool_actions"} if product else {"tool_actions"}):
+        return None
+    keys = data["tool_actions"]
+    if not isinstance(keys, list) or not _TOOL_ACTIONS.min_length <= len(keys) <= _TOOL_ACTIONS.max_length or not all(
+            isinstance(key, str) and len(key) <= _TOOL_ACTIONS.child.max_length and ACTION_KEY_VALIDATOR.regex.match(key)
+            for key in keys):
+        return None
+    if not product:
+        return {"tool_actions": keys}
+    subject = data["subject"]
+    if not isinstance(subject, dict) or subject.keys() != {"user_id"} or not isinstance(subject["user_id"], str):
+        return None
+    try:
+        user_id = uuid.UUID(hex=subject["user_id"])
+    except ValueError:
+        return None
+    return {"tool_actions": keys, "subject": {"user_id": user_id}}
+
+
 class AuthzCheckView(TenantScopedAPIView):
     tool_action = AUTHENTICATED
     product_access = PRODUCT_IN_TENANT
@@ -80,11 +111,13 @@ class AuthzCheckView(TenantScopedAPIView):
                                "about a user of the tenant X-Tenant-Id names: `{subject: {userId}, toolActions}`; "
                                "keys outside the product's tool answer false.")
     def post(self, request):
-        if request.user.product_credential is None:
-            keys = self.validated(serializers.AuthzCheckSerializer)["tool_actions"]
+        product = request.user.product_credential is not None
+        data = well_formed_question(request.data, product=product) or self.validated(
+            ProductAuthzCheckSerializer if product else serializers.AuthzCheckSerializer)
+        if not product:
+            keys = data["tool_actions"]
             allowed = effective_permissions(request.user)
         else:
-            data = self.validated(ProductAuthzCheckSerializer)
             keys, subject = data["tool_actions"], data["subject"]
             found = subject_snapshot(tenant=self.tenant, tool=request.user.tool, user_id=subject["user_id"])
             if found is None:
