@@ -35,6 +35,7 @@ BUDGETS = {
     "/v1/groups": 1,
     "/v1/api-keys": 1,
     "/v1/groups/{group}/permissions": 2,  # group, page
+    "/v1/groups/{group}/users": 2,  # group, page
 }
 
 # A product credential's request, warm: its row (with its tool) and the tenant X-Tenant-Id names are
@@ -157,6 +158,19 @@ def test_a_write_reads_the_tenant_only_with_the_principal(api, world):
         response = api.call("PATCH", f"/v1/users/{user.pk}", {"name": "Renamed"}, token=world.admin_token)
     assert response.status_code == 200, response.content
     assert [query["sql"] for query in captured.captured_queries if 'FROM "tenant"' in query["sql"]] == []
+
+
+def test_a_users_detail_reads_its_groups_in_one_query(api, world):
+    """GET /v1/users/{id}: the user, then its groups, however many it is in."""
+    from audit.services import SYSTEM
+    from identity.services import add_member, create_group
+
+    user = UserFactory(tenant=world.tenant)
+    path = f"/v1/users/{user.pk}"
+    assert count(api, world.admin_token, path)[0] == 2
+    for index in range(5):
+        add_member(group=create_group(tenant=world.tenant, name=f"team-{index}", actor=SYSTEM), user=user, actor=SYSTEM)
+    assert count(api, world.admin_token, path)[0] == 2
 
 
 def test_a_tools_product_credentials_list_in_two_queries(api, staff_token):

@@ -24,6 +24,7 @@ ENDPOINTS = [
     ("PATCH", "/v1/groups/{group}/status", "groups.status.update", {"status": "suspended", "reason": "audit"}),
     ("POST", "/v1/groups/{group}/users/{user}", "groups.members.add", None),
     ("DELETE", "/v1/groups/{group}/users/{member}", "groups.members.remove", None),
+    ("GET", "/v1/groups/{group}/users", "groups.read", None),
     ("GET", "/v1/groups/{group}/permissions", "groups.read", None),
     ("POST", "/v1/groups/{group}/permissions", "groups.permissions.grant", {"toolActions": ["users.read"]}),
     ("DELETE", "/v1/groups/{group}/permissions/{permission}", "groups.permissions.revoke", None),
