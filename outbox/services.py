@@ -15,7 +15,14 @@ from core.observability.tracing import current_traceparent
 from core.request_context import current_request
 from core.security.scrubber import scrub
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, enabled_event_types, is_enabled
-from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
+from outbox.models import (
+    DeliveryStatus,
+    EventStatus,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookSubscription,
+)
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
 from tenancy.models import Tenant
 
@@ -172,6 +179,8 @@ def rotate_secret(*, subscription: WebhookSubscription, actor: Actor) -> Subscri
 def delete_subscription(*, subscription: WebhookSubscription, actor: Actor) -> None:
     record(tenant=subscription.tenant, action="webhooks.delete", entity_type="webhook_subscription",
            entity_id=subscription.pk, actor=actor)
+    # Attempts do not cascade (outbox/models.py): deleted here through their tenant's index.
+    WebhookDeliveryAttempt.objects.for_tenant(subscription.tenant).filter(delivery__subscription=subscription).delete()
     subscription.delete()
 
 
