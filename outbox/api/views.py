@@ -13,7 +13,7 @@ from core.api.viewsets import ListMixin, TenantScopedViewSet
 from core.db.models import Status
 from outbox import selectors, services
 from outbox.events import EVENT_TYPES
-from outbox.models import WebhookDelivery, WebhookSubscription
+from outbox.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -59,6 +59,19 @@ class DeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "event_id", "event_type", "status", "attempt_count", "response_code", "response_time_ms",
                   "last_error", "next_attempt_at", "created_at"]
         read_only_fields = fields
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDeliveryAttempt
+        fields = ["id", "number", "started_at", "response_status", "latency_ms", "error", "response_excerpt",
+                  "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "number": {"help_text": "1 for the first attempt, counting on across retries and replays."},
+            "response_status": {"help_text": "The receiver's HTTP status; null when no answer came back."},
+            "response_excerpt": {"help_text": "The first 1,024 bytes of the receiver's answer, as UTF-8."},
+        }
 
 
 class RecoverSerializer(serializers.Serializer):
@@ -166,3 +179,21 @@ class DeliveryViewSet(ListMixin, TenantScopedViewSet):
         if subscription is None:
             raise NotFound()
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=subscription).select_related("event")
+
+
+@extend_schema(tags=["webhooks"])
+class AttemptViewSet(ListMixin, TenantScopedViewSet):
+    """GET /v1/webhooks/{id}/deliveries/{deliveryId}/attempts: every attempt of one delivery, newest
+    first by default (a delivery of another subscription, or of another tenant, is a 404)."""
+
+    queryset = WebhookDeliveryAttempt.objects.all()
+    serializer_class = AttemptSerializer
+    filter_backends = []  # paginated, not filtered
+    tool_action = {"list": "webhooks.read"}
+
+    def get_queryset(self):
+        delivery_id = self.kwargs["delivery_id"]
+        if not selectors.subscription_delivery_exists(tenant=self.tenant, subscription_id=self.kwargs["id"],
+                                                      delivery_id=delivery_id):
+            raise NotFound("Delivery not found.")
+        return selectors.delivery_attempts(tenant=self.tenant, delivery_id=delivery_id)

@@ -247,3 +247,23 @@ def test_a_products_webhooks_list_in_two_queries(api, world):
                             event_types=["access.changed"], actor=SYSTEM, product_credential=issued.credential)
     path = "/v1/product/webhooks"
     assert count(api, issued.secret, f"{path}?limit=1")[0] == count(api, issued.secret, f"{path}?limit=50")[0] == 2
+
+
+def test_a_deliverys_attempts_list_in_two_queries(api, world):
+    """GET /v1/webhooks/{id}/deliveries/{deliveryId}/attempts: the delivery (of that subscription),
+    the page."""
+    from django.utils import timezone
+
+    from audit.services import SYSTEM
+    from outbox.models import EventStatus, OutboxEvent, WebhookDelivery, WebhookDeliveryAttempt
+    from outbox.services import create_subscription
+
+    subscription = create_subscription(tenant=world.tenant, url="https://hooks.example.com/budget",
+                                       event_types=["user.created"], actor=SYSTEM).subscription
+    event = OutboxEvent.objects.create(tenant=world.tenant, type="user.created", status=EventStatus.DONE)
+    delivery = WebhookDelivery.objects.create(tenant=world.tenant, event=event, subscription=subscription)
+    WebhookDeliveryAttempt.objects.bulk_create(
+        WebhookDeliveryAttempt(tenant=world.tenant, delivery=delivery, number=number, started_at=timezone.now(),
+                               response_status=500, latency_ms=number, error="HTTP 500") for number in range(1, 61))
+    path = f"/v1/webhooks/{subscription.pk}/deliveries/{delivery.pk}/attempts"
+    assert count(api, world.admin_token, f"{path}?limit=1")[0] == count(api, world.admin_token, f"{path}?limit=50")[0] == 2
