@@ -115,6 +115,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "rotate_secret": "webhooks.update",
         "recover": "webhooks.update",
         "retry_delivery": "webhooks.update",
+        "replay_delivery": "webhooks.update",
         "destroy": "webhooks.delete",
     }
     _unusable = ("UNPROCESSABLE: the URL is not a public https endpoint, an event type is not emitted under this "
@@ -155,13 +156,25 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
                                  tenant=self.tenant)
         return Response({"requeued": count})
 
-    @extend_schema(request=None, responses=RequeuedSerializer)
-    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/retry")
-    def retry_delivery(self, request, pk=None, delivery_id=None):
+    def _requeue_one(self, request, delivery_id, statuses) -> Response:
         deliveries = self._deliveries().filter(pk=delivery_id)
         if not deliveries.exists():
             raise NotFound("Delivery not found.")
-        return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor, tenant=self.tenant)})
+        return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor,
+                                                      tenant=self.tenant, statuses=statuses)})
+
+    @extend_schema(request=None, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/retry")
+    def retry_delivery(self, request, pk=None, delivery_id=None):
+        """Send a failed or dead delivery again (requeued 0 for any other)."""
+        return self._requeue_one(request, delivery_id, services.FAILED_OR_DEAD)
+
+    @extend_schema(request=None, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/replay")
+    def replay_delivery(self, request, pk=None, delivery_id=None):
+        """Send a finished delivery again, a succeeded one too, with the same `webhook-id` (requeued 0
+        for a pending one, already on its way)."""
+        return self._requeue_one(request, delivery_id, services.FINISHED)
 
 
 @extend_schema(tags=["webhooks"])

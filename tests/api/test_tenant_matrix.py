@@ -48,6 +48,7 @@ ENDPOINTS = [
     ("GET", "/v1/webhooks/{webhook}/deliveries", "webhooks.read", None),
     ("GET", "/v1/webhooks/{webhook}/deliveries/{delivery}/attempts", "webhooks.read", None),
     ("POST", "/v1/webhooks/{webhook}/deliveries/{delivery}/retry", "webhooks.update", None),
+    ("POST", "/v1/webhooks/{webhook}/deliveries/{delivery}/replay", "webhooks.update", None),
     ("POST", "/v1/webhooks/{webhook}/recover", "webhooks.update", {"since": "2026-01-01T00:00:00Z"}),
     ("DELETE", "/v1/webhooks/{webhook}", "webhooks.delete", None),
     ("GET", "/v1/integrations/credentials", "integrations.read", None),

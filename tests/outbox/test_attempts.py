@@ -48,10 +48,11 @@ def test_each_attempt_is_a_row_and_a_replay_counts_on(api, world):
         drain()
         delivery = WebhookDelivery.objects.get()
         assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempt_count == 3
-        # A replay of a succeeded delivery requeues nothing; of a failed one, it adds attempts.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.DEAD)
-        replayed = api.post(f"/v1/webhooks/{subscription['id']}/deliveries/{delivery.pk}/retry", token=world.admin_token)
-        assert replayed.json()["data"] == {"requeued": 1}
+        # A retry sends only a failed or dead delivery again; a replay, a succeeded one too.
+        path = f"/v1/webhooks/{subscription['id']}/deliveries/{delivery.pk}"
+        assert api.post(f"{path}/retry", token=world.admin_token).json()["data"] == {"requeued": 0}
+        assert api.post(f"{path}/replay", token=world.admin_token).json()["data"] == {"requeued": 1}
+        assert api.post(f"{path}/replay", token=world.admin_token).json()["data"] == {"requeued": 0}  # pending
         drain()
     assert len(receiver.received) == 4
     body = attempts_of(api, world, subscription["id"], delivery.pk, "?sort=created_at:asc")
