@@ -12,17 +12,29 @@ from core.cache.reads import CacheReads
 from core.db.models import Status
 from identity import live_sessions
 from identity.authorization import access_cache_keys, principal_access
-from identity.models import GroupPermission, User
+from identity.models import Group, GroupPermission, User
 from identity.principal import Principal
 from identity.principal_rows import USER_ROW, PrincipalRow, cache_keys
 from identity.tokens import TokenType
 
-__all__ = ["SubjectSnapshot", "group_grant", "group_grants", "live_user", "platform_staff_exists", "subject_snapshot"]
+__all__ = ["SubjectSnapshot", "group_grant", "group_grants", "group_members", "live_user", "platform_staff_exists",
+           "subject_snapshot", "user_groups"]
 
 
 def live_user(*, tenant, user_id) -> User | None:
     """The tenant's user with this id, unless deleted (anonymised)."""
     return User.objects.for_tenant(tenant).filter(pk=user_id, deleted_at__isnull=True).first()
+
+
+def group_members(*, tenant, group):
+    """The group's live users (deleted ones are anonymised, no longer a resource)."""
+    return User.objects.for_tenant(tenant).filter(memberships__group=group, deleted_at__isnull=True)
+
+
+def user_groups(*, tenant, user) -> list[dict]:
+    """`{id, name}` of each live group `user` belongs to, by name: one query."""
+    return list(Group.objects.for_tenant(tenant).filter(memberships__user=user, deleted_at__isnull=True)
+                .order_by("name", "id").values("id", "name"))
 
 
 def group_grants(*, tenant, group):

@@ -1,9 +1,13 @@
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
 
 from audit.services import Actor
 from core.admin import LargeTableAdmin, ReadOnlyAdmin
-from outbox import services
-from outbox.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from outbox import selectors, services
+from outbox.models import OutboxEvent, WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
+
+# The newest attempts a delivery's page shows (the API lists them all: GET …/deliveries/{id}/attempts).
+SHOWN_ATTEMPTS = 50
 
 
 class RequeueAdmin(LargeTableAdmin):
@@ -13,13 +17,15 @@ class RequeueAdmin(LargeTableAdmin):
     def has_requeue_permission(self, request):
         return request.user.has_perm(f"outbox.change_{self.opts.model_name}")
 
-    def requeue_selected(self, request, queryset) -> int:
+    def requeue_selected(self, request, queryset, *, replay: bool = False) -> int:
         raise NotImplementedError
+
+    def _report(self, request, count: int) -> None:
+        self.message_user(request, f"{count} requeued.", messages.SUCCESS if count else messages.WARNING)
 
     @admin.action(description="Requeue the selected failed or dead items", permissions=["requeue"])
     def requeue(self, request, queryset):
-        count = self.requeue_selected(request, queryset)
-        self.message_user(request, f"{count} requeued.", messages.SUCCESS if count else messages.WARNING)
+        self._report(request, self.requeue_selected(request, queryset))
 
 
 @admin.register(OutboxEvent)
@@ -46,6 +52,25 @@ class WebhookDeliveryAdmin(RequeueAdmin):
                     "next_attempt_at"]
     list_filter = ["status", "tenant"]
     list_select_related = ["subscription", "tenant"]
+    actions = ["requeue", "replay"]
+    readonly_fields = ["attempts"]
 
-    def requeue_selected(self, request, queryset):
-        return services.requeue_across_tenants(deliveries=queryset, actor=Actor.for_user(request.user))
+    def requeue_selected(self, request, queryset, *, replay: bool = False):
+        return services.requeue_across_tenants(deliveries=queryset, actor=Actor.for_user(request.user),
+                                               statuses=services.FINISHED if replay else services.FAILED_OR_DEAD)
+
+    @admin.action(description="Replay the selected deliveries, succeeded ones too", permissions=["requeue"])
+    def replay(self, request, queryset):
+        self._report(request, self.requeue_selected(request, queryset, replay=True))
+
+    @admin.display(description=f"Attempts (newest {SHOWN_ATTEMPTS})")
+    def attempts(self, delivery):
+        attempts = selectors.delivery_attempts(tenant=delivery.tenant_id, delivery_id=delivery.pk)
+        return render_to_string("admin/outbox/attempts.html", {"attempts": attempts[:SHOWN_ATTEMPTS]})
+
+
+@admin.register(WebhookDeliveryAttempt)
+class WebhookDeliveryAttemptAdmin(LargeTableAdmin):
+    list_display = ["started_at", "delivery", "tenant", "number", "response_status", "latency_ms", "error"]
+    list_filter = ["tenant"]
+    list_select_related = ["tenant", "delivery"]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit.services import record
 from core.db.models import Status
 from core.observability.tracing import continue_trace
+from outbox.attempts import INSERT_ATTEMPTS, MAX_ERROR_LENGTH, Outcome, attempt_params, excerpt
 from outbox.fanout import fan_out
 from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 from outbox.webhooks import UnsafeWebhookUrl, event_body, resolve_public_address, sign, signing_secrets
@@ -45,7 +46,6 @@ RETRY_SCHEDULES = {
 JITTER = 0.1
 # While delivering, how often a worker looks for new events (an empty look costs about a claim).
 FAN_OUT_INTERVAL = 0.2
-MAX_ERROR_LENGTH = 500
 
 
 # What sending, signing and recording an attempt read of each claimed row; the rest stays in the
@@ -145,16 +145,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def _post(url: str, body: str, headers: dict) -> tuple[int | None, dict, str]:
-    """(status, response headers, error) of one POST; status None when no answer came back."""
+def _post(url: str, body: str, headers: dict) -> tuple[int | None, dict, str, str]:
+    """(status, response headers, error, body excerpt) of one POST; status None when no answer came back."""
     request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, dict(response.headers), ""
+            return response.status, dict(response.headers), "", excerpt(response)
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers or {}), f"HTTP {error.code}"
+        return error.code, dict(error.headers or {}), f"HTTP {error.code}", excerpt(error)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        return None, {}, str(getattr(error, "reason", error))[:MAX_ERROR_LENGTH]
+        return None, {}, str(getattr(error, "reason", error))[:MAX_ERROR_LENGTH], ""
 
 
 def _retry_after(headers: dict) -> timedelta | None:
@@ -204,30 +204,30 @@ def _request(subscription: WebhookSubscription, event: OutboxEvent, secrets_: li
     return subscription.url, body, headers
 
 
-def _send(url: str, body: str, headers: dict, event: OutboxEvent) -> tuple[int | None, dict, str, int]:
-    """(status, response headers, error, elapsed ms) of one attempt. Runs in a pool thread, so it
-    touches no database: a thread would open a connection of its own."""
-    started = time.monotonic()
+def _send(url: str, body: str, headers: dict, event: OutboxEvent) -> Outcome:
+    """One attempt. Runs in a pool thread, so it touches no database: a thread would open a
+    connection of its own."""
+    started_at, started = timezone.now(), time.monotonic()
     span_attributes = {"messaging.message.id": str(event.pk), "webhook.event_type": event.type}
     with continue_trace("webhook.deliver", event.payload.get("traceparent"), span_attributes) as trace_headers:
         try:
             resolve_public_address(url)
-            code, response_headers, error = _post(url, body, {**headers, **trace_headers})
+            code, response_headers, error, excerpt = _post(url, body, {**headers, **trace_headers})
         except UnsafeWebhookUrl as unsafe:
-            code, response_headers, error = None, {}, str(unsafe)
-    return code, response_headers, error, int((time.monotonic() - started) * 1000)
+            code, response_headers, error, excerpt = None, {}, str(unsafe), ""
+    return Outcome(code, response_headers, error, int((time.monotonic() - started) * 1000), started_at, excerpt)
 
 
 def send_batch(claimed: list[WebhookDelivery], pool: ThreadPoolExecutor) -> dict[Future, WebhookDelivery]:
-    """Start one attempt per claimed delivery on `pool`; each future gives (status, response headers,
-    error, elapsed ms). A subscription's secrets are decrypted once per batch."""
+    """Start one attempt per claimed delivery on `pool`; each future gives its Outcome. A
+    subscription's secrets are decrypted once per batch."""
     secrets_ = {}
     started = {}
     for delivery in claimed:
         subscription, event = delivery.subscription, delivery.event
         if subscription.status != Status.ACTIVE:
             future = Future()
-            future.set_result((None, {}, "subscription disabled", 0))
+            future.set_result(Outcome(None, {}, "subscription disabled", 0, timezone.now()))
         else:
             if subscription.pk not in secrets_:
                 secrets_[subscription.pk] = signing_secrets(subscription)
@@ -239,47 +239,55 @@ def send_batch(claimed: list[WebhookDelivery], pool: ThreadPoolExecutor) -> dict
     return started
 
 
-def record_outcomes(outcomes: list[tuple[WebhookDelivery, tuple]]) -> list[str]:
-    """Record finished attempts, (delivery, result of its future) each. Returns the new statuses."""
-    succeeded = [(delivery, result) for delivery, result in outcomes if _is_success(result[0])]
-    if succeeded:
-        _record_successes(succeeded)
-    return [DeliveryStatus.SUCCEEDED if _is_success(result[0]) else
-            _record_failure(delivery.pk, delivery.subscription, *result) for delivery, result in outcomes]
+def record_outcomes(outcomes: list[tuple[WebhookDelivery, Outcome]]) -> list[str]:
+    """Record finished attempts, (delivery, result of its future) each: every attempt's row and
+    every success in one statement, then each failure. Returns the new statuses."""
+    succeeded = [(delivery, result) for delivery, result in outcomes if result.succeeded]
+    if outcomes:
+        _record_attempts_and_successes(outcomes, succeeded)
+    return [DeliveryStatus.SUCCEEDED if result.succeeded else
+            _record_failure(delivery.pk, delivery.subscription, result) for delivery, result in outcomes]
 
 
-def _is_success(code: int | None) -> bool:
-    return code is not None and 200 <= code < 300
-
-
-def _record_successes(succeeded: list[tuple[WebhookDelivery, tuple]]) -> None:
-    """Every success in one statement (so in autocommit: no BEGIN and COMMIT round trips); a success
-    ends its subscription's failing streak."""
+def _record_attempts_and_successes(outcomes, succeeded) -> None:
+    """Every attempt's row and every success in one statement (so in autocommit: no BEGIN and COMMIT
+    round trips); a success ends its subscription's failing streak."""
+    now = timezone.now()
+    if not succeeded:
+        _execute(INSERT_ATTEMPTS, attempt_params(outcomes, now))
+        return
     recovered = list({delivery.subscription_id for delivery, _result in succeeded if delivery.subscription.failing_since})
+    # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
+    _execute(
+        "WITH recovered AS (UPDATE webhook_subscription SET failing_since = NULL WHERE id = ANY (%s::uuid[])), "
+        f"attempts AS ({INSERT_ATTEMPTS}) "
+        "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
+        "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
+        "response_time_ms = outcome.elapsed_ms, updated_at = %s "
+        "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
+        "WHERE delivery.id = outcome.id",
+        [recovered, *attempt_params(outcomes, now), DeliveryStatus.SUCCEEDED, now,
+         [delivery.pk for delivery, _result in succeeded], [result.code for _delivery, result in succeeded],
+         [result.elapsed_ms for _delivery, result in succeeded]],
+    )
+
+
+def _execute(sql: str, params: list) -> None:
     with connection.cursor() as cursor:
-        # SQL, not bulk_update(): building its CASE per row and field cost more than the posts.
-        cursor.execute(
-            "WITH recovered AS (UPDATE webhook_subscription SET failing_since = NULL WHERE id = ANY (%s::uuid[])) "
-            "UPDATE webhook_delivery AS delivery SET status = %s, attempt_count = delivery.attempt_count + 1, "
-            "next_attempt_at = NULL, last_error = '', response_code = outcome.code, "
-            "response_time_ms = outcome.elapsed_ms, updated_at = %s "
-            "FROM unnest(%s::uuid[], %s::integer[], %s::integer[]) AS outcome (id, code, elapsed_ms) "
-            "WHERE delivery.id = outcome.id",
-            [recovered, DeliveryStatus.SUCCEEDED, timezone.now(), [delivery.pk for delivery, _result in succeeded],
-             [result[0] for _delivery, result in succeeded], [result[3] for _delivery, result in succeeded]],
-        )
+        cursor.execute(sql, params)
 
 
-def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms) -> str:
+def _record_failure(delivery_id, subscription, result: Outcome) -> str:
     """After the successes recorded with it, which have already ended the failing streak."""
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         delivery.attempt_count += 1
-        delivery.response_code, delivery.response_time_ms = code, elapsed_ms
-        delivery.last_error = (error or (f"HTTP {code}" if code else "no response"))[:MAX_ERROR_LENGTH]
+        code = result.code
+        delivery.response_code, delivery.response_time_ms = code, result.elapsed_ms
+        delivery.last_error = result.failure
         delay = None if subscription.status != Status.ACTIVE or code == 410 else _next_delay(
-            delivery.attempt_count, headers, code)
+            delivery.attempt_count, result.headers, code)
         if delay is None:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
         else:
@@ -296,7 +304,7 @@ def _record_failure(delivery_id, subscription, code, headers, error, elapsed_ms)
     return delivery.status
 
 
-def _finished(in_flight: dict[Future, WebhookDelivery], *, keep: int) -> list[tuple[WebhookDelivery, tuple]]:
+def _finished(in_flight: dict[Future, WebhookDelivery], *, keep: int) -> list[tuple[WebhookDelivery, Outcome]]:
     """Wait until at most `keep` attempts are still in flight and at least one has finished; take
     the finished ones out of `in_flight`."""
     finished = []

@@ -8,7 +8,8 @@ from core.db.models import BaseModel, StatusModel, choices_check, status_check, 
 from core.db.naming import check, constraint_name, index
 from tenancy.models import Tenant, TenantScopedModel
 
-__all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookSubscription"]
+__all__ = ["DeliveryStatus", "EventStatus", "OutboxEvent", "WebhookDelivery", "WebhookDeliveryAttempt",
+           "WebhookSubscription"]
 
 
 class EventStatus(models.TextChoices):
@@ -128,3 +129,30 @@ class WebhookDelivery(TenantScopedModel):
             index("webhook_delivery", "tenant_id", "event_id"),
             index("webhook_delivery", "tenant_id", "status", "next_attempt_at"),
         ]
+
+
+class WebhookDeliveryAttempt(TenantScopedModel):
+    """One POST of a delivery, kept as it went (a retry or a replay adds a row, never rewrites one).
+    Nothing of the request is kept: its headers carry the signature. Deleted with its delivery, by
+    the services that delete deliveries (outbox/retention.py, outbox/services.py), through the
+    index on (tenant_id, delivery_id): a cascade would look the rows up by delivery_id alone."""
+
+    id = time_ordered_id()
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.DO_NOTHING, related_name="attempts",
+                                 db_index=False)
+    # 1, 2, … over the delivery's whole life: a replay restarts the retry schedule, not the count.
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    error = models.TextField(blank=True, default="")
+    # The first RESPONSE_EXCERPT_BYTES of what the receiver answered, decoded leniently.
+    response_excerpt = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "webhook_delivery_attempt"
+        ordering = ["-created_at", "-id"]
+        indexes = [index("webhook_delivery_attempt", "tenant_id", "delivery_id", "created_at", "id")]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.delivery_id}"

@@ -15,12 +15,21 @@ from core.observability.tracing import current_traceparent
 from core.request_context import current_request
 from core.security.scrubber import scrub
 from outbox.events import EVENT_SCHEMAS, EVENT_TYPES, enabled_event_types, is_enabled
-from outbox.models import DeliveryStatus, EventStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
+from outbox.models import (
+    DeliveryStatus,
+    EventStatus,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookSubscription,
+)
 from outbox.webhooks import UnsafeWebhookUrl, generate_secret, signing_secrets, store_secret, validate_url
 from tenancy.models import Tenant
 
 __all__ = [
     "DRAIN_OUTBOX_TASK",
+    "FAILED_OR_DEAD",
+    "FINISHED",
     "SubscriptionWithSecret",
     "create_subscription",
     "delete_subscription",
@@ -172,13 +181,21 @@ def rotate_secret(*, subscription: WebhookSubscription, actor: Actor) -> Subscri
 def delete_subscription(*, subscription: WebhookSubscription, actor: Actor) -> None:
     record(tenant=subscription.tenant, action="webhooks.delete", entity_type="webhook_subscription",
            entity_id=subscription.pk, actor=actor)
+    # Attempts do not cascade (outbox/models.py): deleted here through their tenant's index.
+    WebhookDeliveryAttempt.objects.for_tenant(subscription.tenant).filter(delivery__subscription=subscription).delete()
     subscription.delete()
 
 
+# What a requeue sends again by default; a replay (of one chosen delivery) sends a succeeded one too.
+FAILED_OR_DEAD = (DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+FINISHED = (DeliveryStatus.SUCCEEDED, *FAILED_OR_DEAD)
+
+
 @transaction.atomic
-def requeue(*, deliveries, actor: Actor, tenant) -> int:
-    """Send failed or dead deliveries again, from the first step of the retry schedule."""
-    count = deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEAD]).update(
+def requeue(*, deliveries, actor: Actor, tenant, statuses=FAILED_OR_DEAD) -> int:
+    """Send deliveries in `statuses` again, from the first step of the retry schedule (their attempts
+    stay, and count on). A pending one is on its way already."""
+    count = deliveries.filter(status__in=statuses).update(
         status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), attempt_count=0, last_error=""
     )
     if count:
@@ -189,10 +206,10 @@ def requeue(*, deliveries, actor: Actor, tenant) -> int:
 
 
 @transaction.atomic
-def requeue_across_tenants(*, deliveries, actor: Actor) -> int:
+def requeue_across_tenants(*, deliveries, actor: Actor, statuses=FAILED_OR_DEAD) -> int:
     """`requeue` for a selection that may span tenants: each tenant's share is audited in that tenant."""
     return sum(
-        requeue(deliveries=deliveries.filter(tenant=tenant), actor=actor, tenant=tenant)
+        requeue(deliveries=deliveries.filter(tenant=tenant), actor=actor, tenant=tenant, statuses=statuses)
         for tenant in Tenant.objects.filter(pk__in=deliveries.values("tenant_id"))
     )
 

@@ -36,6 +36,7 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "status": "groups.status.update",
         "add_member": "groups.members.add",
         "remove_member": "groups.members.remove",
+        "members": "groups.read",
         "permissions": "groups.read",
         "grant": "groups.permissions.grant",
         "revoke": "groups.permissions.revoke",
@@ -81,6 +82,13 @@ class GroupViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     def remove_member(self, request, pk=None, user_id=None):
         services.remove_member(group=self.get_object(), user=self._member(user_id), actor=request.user.actor)
         return Response(status=204)
+
+    @extend_schema(request=None, responses=serializers.UserSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="users", filter_backends=[])  # paginated, not filtered
+    def members(self, request, pk=None):
+        users = selectors.group_members(tenant=self.tenant, group=self.get_object())
+        page = self.paginate_queryset(users)
+        return self.get_paginated_response(serializers.UserSerializer(page, many=True).data)
 
     @extend_schema(request=None, responses=serializers.GroupPermissionSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])  # a group's grants: paginated, not filtered

@@ -59,6 +59,19 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class GroupRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class UserDetailSerializer(UserSerializer):
+    groups = GroupRefSerializer(many=True, help_text="The groups the user belongs to, by name.")
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "groups"]
+        read_only_fields = fields
+
+
 class UserCreateSerializer(serializers.Serializer):
     email = EmailAddressField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -1,14 +1,13 @@
 """/v1/users"""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.filters import ListFilterSet
 from core.api.serializers import StatusChangeSerializer
 from core.api.viewsets import ListMixin, TenantScopedViewSet
-from identity import services
+from identity import selectors, services
 from identity.api import serializers
 from identity.models import User
 
@@ -22,7 +21,7 @@ class UserFilter(ListFilterSet):
 
 
 @extend_schema(tags=["users"])
-class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class UserViewSet(ListMixin, TenantScopedViewSet):
     # Deleted users stay (anonymised) for the audit trail, but are no longer a resource.
     queryset = User.objects.filter(deleted_at__isnull=True)
     serializer_class = serializers.UserSerializer
@@ -42,6 +41,14 @@ class UserViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "status": "users.status.update",
         "destroy": "users.delete",
     }
+
+    @extend_schema(responses=serializers.UserDetailSerializer)
+    def retrieve(self, request, pk=None):
+        user = self.get_object()
+        body = serializers.UserSerializer(user).data
+        body["groups"] = serializers.GroupRefSerializer(selectors.user_groups(tenant=self.tenant, user=user),
+                                                        many=True).data
+        return Response(body)
 
     @extend_schema(request=serializers.UserCreateSerializer, responses={201: serializers.UserCreatedSerializer})
     def create(self, request):

@@ -13,7 +13,7 @@ from core.api.viewsets import ListMixin, TenantScopedViewSet
 from core.db.models import Status
 from outbox import selectors, services
 from outbox.events import EVENT_TYPES
-from outbox.models import WebhookDelivery, WebhookSubscription
+from outbox.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -61,6 +61,19 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDeliveryAttempt
+        fields = ["id", "number", "started_at", "response_status", "latency_ms", "error", "response_excerpt",
+                  "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "number": {"help_text": "1 for the first attempt, counting on across retries and replays."},
+            "response_status": {"help_text": "The receiver's HTTP status; null when no answer came back."},
+            "response_excerpt": {"help_text": "The first 1,024 bytes of the receiver's answer, as UTF-8."},
+        }
+
+
 class RecoverSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
 
@@ -102,6 +115,7 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         "rotate_secret": "webhooks.update",
         "recover": "webhooks.update",
         "retry_delivery": "webhooks.update",
+        "replay_delivery": "webhooks.update",
         "destroy": "webhooks.delete",
     }
     _unusable = ("UNPROCESSABLE: the URL is not a public https endpoint, an event type is not emitted under this "
@@ -142,13 +156,25 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
                                  tenant=self.tenant)
         return Response({"requeued": count})
 
-    @extend_schema(request=None, responses=RequeuedSerializer)
-    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/retry")
-    def retry_delivery(self, request, pk=None, delivery_id=None):
+    def _requeue_one(self, request, delivery_id, statuses) -> Response:
         deliveries = self._deliveries().filter(pk=delivery_id)
         if not deliveries.exists():
             raise NotFound("Delivery not found.")
-        return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor, tenant=self.tenant)})
+        return Response({"requeued": services.requeue(deliveries=deliveries, actor=request.user.actor,
+                                                      tenant=self.tenant, statuses=statuses)})
+
+    @extend_schema(request=None, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/retry")
+    def retry_delivery(self, request, pk=None, delivery_id=None):
+        """Send a failed or dead delivery again (requeued 0 for any other)."""
+        return self._requeue_one(request, delivery_id, services.FAILED_OR_DEAD)
+
+    @extend_schema(request=None, responses=RequeuedSerializer)
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/replay")
+    def replay_delivery(self, request, pk=None, delivery_id=None):
+        """Send a finished delivery again, a succeeded one too, with the same `webhook-id` (requeued 0
+        for a pending one, already on its way)."""
+        return self._requeue_one(request, delivery_id, services.FINISHED)
 
 
 @extend_schema(tags=["webhooks"])
@@ -166,3 +192,21 @@ class DeliveryViewSet(ListMixin, TenantScopedViewSet):
         if subscription is None:
             raise NotFound()
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=subscription).select_related("event")
+
+
+@extend_schema(tags=["webhooks"])
+class AttemptViewSet(ListMixin, TenantScopedViewSet):
+    """GET /v1/webhooks/{id}/deliveries/{deliveryId}/attempts: every attempt of one delivery, newest
+    first by default (a delivery of another subscription, or of another tenant, is a 404)."""
+
+    queryset = WebhookDeliveryAttempt.objects.all()
+    serializer_class = AttemptSerializer
+    filter_backends = []  # paginated, not filtered
+    tool_action = {"list": "webhooks.read"}
+
+    def get_queryset(self):
+        delivery_id = self.kwargs["delivery_id"]
+        if not selectors.subscription_delivery_exists(tenant=self.tenant, subscription_id=self.kwargs["id"],
+                                                      delivery_id=delivery_id):
+            raise NotFound("Delivery not found.")
+        return selectors.delivery_attempts(tenant=self.tenant, delivery_id=delivery_id)

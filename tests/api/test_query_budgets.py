@@ -35,6 +35,7 @@ BUDGETS = {
     "/v1/groups": 1,
     "/v1/api-keys": 1,
     "/v1/groups/{group}/permissions": 2,  # group, page
+    "/v1/groups/{group}/users": 2,  # group, page
 }
 
 # A product credential's request, warm: its row (with its tool) and the tenant X-Tenant-Id names are
@@ -159,6 +160,19 @@ def test_a_write_reads_the_tenant_only_with_the_principal(api, world):
     assert [query["sql"] for query in captured.captured_queries if 'FROM "tenant"' in query["sql"]] == []
 
 
+def test_a_users_detail_reads_its_groups_in_one_query(api, world):
+    """GET /v1/users/{id}: the user, then its groups, however many it is in."""
+    from audit.services import SYSTEM
+    from identity.services import add_member, create_group
+
+    user = UserFactory(tenant=world.tenant)
+    path = f"/v1/users/{user.pk}"
+    assert count(api, world.admin_token, path)[0] == 2
+    for index in range(5):
+        add_member(group=create_group(tenant=world.tenant, name=f"team-{index}", actor=SYSTEM), user=user, actor=SYSTEM)
+    assert count(api, world.admin_token, path)[0] == 2
+
+
 def test_a_tools_product_credentials_list_in_two_queries(api, staff_token):
     """GET /v1/catalog/tools/{toolKey}/credentials (platform staff): the tool, then the page."""
     from audit.services import SYSTEM
@@ -233,3 +247,23 @@ def test_a_products_webhooks_list_in_two_queries(api, world):
                             event_types=["access.changed"], actor=SYSTEM, product_credential=issued.credential)
     path = "/v1/product/webhooks"
     assert count(api, issued.secret, f"{path}?limit=1")[0] == count(api, issued.secret, f"{path}?limit=50")[0] == 2
+
+
+def test_a_deliverys_attempts_list_in_two_queries(api, world):
+    """GET /v1/webhooks/{id}/deliveries/{deliveryId}/attempts: the delivery (of that subscription),
+    the page."""
+    from django.utils import timezone
+
+    from audit.services import SYSTEM
+    from outbox.models import EventStatus, OutboxEvent, WebhookDelivery, WebhookDeliveryAttempt
+    from outbox.services import create_subscription
+
+    subscription = create_subscription(tenant=world.tenant, url="https://hooks.example.com/budget",
+                                       event_types=["user.created"], actor=SYSTEM).subscription
+    event = OutboxEvent.objects.create(tenant=world.tenant, type="user.created", status=EventStatus.DONE)
+    delivery = WebhookDelivery.objects.create(tenant=world.tenant, event=event, subscription=subscription)
+    WebhookDeliveryAttempt.objects.bulk_create(
+        WebhookDeliveryAttempt(tenant=world.tenant, delivery=delivery, number=number, started_at=timezone.now(),
+                               response_status=500, latency_ms=number, error="HTTP 500") for number in range(1, 61))
+    path = f"/v1/webhooks/{subscription.pk}/deliveries/{delivery.pk}/attempts"
+    assert count(api, world.admin_token, f"{path}?limit=1")[0] == count(api, world.admin_token, f"{path}?limit=50")[0] == 2

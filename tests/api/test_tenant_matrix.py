@@ -7,6 +7,7 @@ import pytest
 from audit.services import SYSTEM
 from identity.models import Group
 from identity.services import create_api_key, create_user
+from outbox.models import EventStatus, OutboxEvent, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ ENDPOINTS = [
     ("PATCH", "/v1/groups/{group}/status", "groups.status.update", {"status": "suspended", "reason": "audit"}),
     ("POST", "/v1/groups/{group}/users/{user}", "groups.members.add", None),
     ("DELETE", "/v1/groups/{group}/users/{member}", "groups.members.remove", None),
+    ("GET", "/v1/groups/{group}/users", "groups.read", None),
     ("GET", "/v1/groups/{group}/permissions", "groups.read", None),
     ("POST", "/v1/groups/{group}/permissions", "groups.permissions.grant", {"toolActions": ["users.read"]}),
     ("DELETE", "/v1/groups/{group}/permissions/{permission}", "groups.permissions.revoke", None),
@@ -44,6 +46,9 @@ ENDPOINTS = [
     ("PATCH", "/v1/webhooks/{webhook}", "webhooks.update", {"description": "changed"}),
     ("POST", "/v1/webhooks/{webhook}/rotate-secret", "webhooks.update", None),
     ("GET", "/v1/webhooks/{webhook}/deliveries", "webhooks.read", None),
+    ("GET", "/v1/webhooks/{webhook}/deliveries/{delivery}/attempts", "webhooks.read", None),
+    ("POST", "/v1/webhooks/{webhook}/deliveries/{delivery}/retry", "webhooks.update", None),
+    ("POST", "/v1/webhooks/{webhook}/deliveries/{delivery}/replay", "webhooks.update", None),
     ("POST", "/v1/webhooks/{webhook}/recover", "webhooks.update", {"since": "2026-01-01T00:00:00Z"}),
     ("DELETE", "/v1/webhooks/{webhook}", "webhooks.delete", None),
     ("GET", "/v1/integrations/credentials", "integrations.read", None),
@@ -58,6 +63,17 @@ ENDPOINTS = [
     ("GET", "/v1/audit-logs/{audit_entry}", "audit_logs.read", None),
 ]
 IDS = [f"{method} {path}" for method, path, _action, _body in ENDPOINTS]
+
+
+def delivery_of(subscription):
+    """A delivery of `subscription` not yet due, as the fan-out writes one (no worker sends it)."""
+    event = OutboxEvent.objects.create(tenant=subscription.tenant, type="user.created", status=EventStatus.DONE)
+    return WebhookDelivery.objects.create(tenant=subscription.tenant, event=event, subscription=subscription)
+
+
+@pytest.fixture(autouse=True)
+def other_delivery(world):
+    world.other_objects["delivery"] = delivery_of(world.other_objects["webhook"])
 
 
 def own_objects(world):
@@ -75,12 +91,14 @@ def own_objects(world):
 
     export = request_export(tenant=world.tenant, actor=SYSTEM)
     build_export(export.pk)
+    webhook = create_subscription(tenant=world.tenant, url="https://hooks.example.com/own",
+                                  event_types=["user.created"], actor=SYSTEM).subscription
     return {
         "export": export,
         "credential": create_credential(tenant=world.tenant, provider="stripe", name="own", data={"apiKey": "sk"},
                                         actor=SYSTEM),
-        "webhook": create_subscription(tenant=world.tenant, url="https://hooks.example.com/own",
-                                       event_types=["user.created"], actor=SYSTEM).subscription,
+        "webhook": webhook,
+        "delivery": delivery_of(webhook),
         "audit_entry": AuditLog.objects.filter(tenant=world.tenant).first(),
         "user": user,
         "member": member,

@@ -18,7 +18,8 @@ class Server(ThreadingHTTPServer):
 
 class Receiver:
     def __init__(self, answers=None, before_answer=None):
-        """`answers`: (status, headers) per request in order; then 200 for ever after.
+        """`answers`: (status, headers) or (status, headers, body bytes) per request in order; then 200
+        for ever after.
         `before_answer()` runs in the request's thread first; if it raises, no answer is sent."""
         self.answers = list(answers or [])
         self.received = []
@@ -32,12 +33,14 @@ class Receiver:
                                           "path": self.path, "at": time.time()})
                 if before_answer is not None:
                     before_answer()
-                status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
+                status, headers, *body = receiver.answers.pop(0) if receiver.answers else (200, {})
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(body[0]) if body else 0))
                 self.end_headers()
+                if body:
+                    self.wfile.write(body[0])
 
             def log_message(self, *args):
                 pass

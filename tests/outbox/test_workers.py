@@ -10,12 +10,13 @@ from collections import Counter
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.services import SYSTEM
 from config.celery import app
-from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery
-from outbox.services import create_subscription, emit
+from outbox.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookDeliveryAttempt
+from outbox.services import create_subscription, emit, trigger_drain
 from outbox.tasks import drain_outbox
 from tests.factories import TenantFactory
 from tests.outbox.receiver import Receiver
@@ -55,6 +56,25 @@ def test_a_worker_delivers_every_event_soon_after_commit():
     p50, p95 = statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
     print(f"\ncommit-to-delivery on {app.conf.broker_url.split(':')[0]}: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     assert p50 < 2.0
+
+
+def test_a_worker_keeps_a_failed_and_a_successful_attempt():
+    tenant = TenantFactory(slug="worker-attempts")
+    delivery = WebhookDelivery.objects.filter(tenant=tenant)
+    with Receiver(answers=[(503, {}, b"maintenance")], before_answer=lambda: time.sleep(0.05)) as receiver, workers(1):
+        with transaction.atomic():
+            create_subscription(tenant=tenant, url=receiver.url, event_types=["user.created"], actor=SYSTEM)
+        burst(tenant, 1)
+        assert wait_for(lambda: delivery.filter(status=DeliveryStatus.FAILED).exists(), 60)
+        delivery.update(next_attempt_at=timezone.now())  # rather than wait out the retry schedule
+        trigger_drain()
+        assert wait_for(lambda: delivery.filter(status=DeliveryStatus.SUCCEEDED).exists(), 60)
+    assert len(receiver.received) == 2
+    first, second = WebhookDeliveryAttempt.objects.filter(tenant=tenant).order_by("number")
+    assert (first.number, first.response_status, first.error, first.response_excerpt) == (1, 503, "HTTP 503", "maintenance")
+    assert (second.number, second.response_status, second.error) == (2, 200, "")
+    assert first.latency_ms >= 50 and second.latency_ms >= 50 and first.started_at < second.started_at
+    assert delivery.get().attempt_count == 2
 
 
 def undelivered(tenant) -> int:
