@@ -6,14 +6,14 @@ platform tenant's trail."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.access import PRODUCT, PRODUCT_PLATFORM
-from core.api.viewsets import ListMixin, TenantScopedViewSet
+from core.api.viewsets import ListMixin
 from outbox import selectors, services
 from outbox.api.views import (
     SubscriptionSerializer,
+    SubscriptionViewSetBase,
     SubscriptionWithSecretSerializer,
     SubscriptionWriteSerializer,
     with_secret,
@@ -22,7 +22,7 @@ from outbox.models import WebhookSubscription
 
 
 @extend_schema(tags=["webhooks"])
-class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, SubscriptionViewSetBase):
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
     _actions = ("list", "retrieve", "create", "destroy", "rotate_secret")
@@ -46,13 +46,3 @@ class ProductWebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedVi
                                                product_credential=request.user.product_credential,
                                                **self.validated(SubscriptionWriteSerializer))
         return Response(with_secret(created), status=201)
-
-    @extend_schema(responses={204: None})
-    def destroy(self, request, pk=None):
-        services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
-        return Response(status=204)
-
-    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
-    @action(detail=True, methods=["post"], url_path="rotate-secret")
-    def rotate_secret(self, request, pk=None):
-        return Response(with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))

@@ -103,7 +103,21 @@ def with_secret(created) -> dict:
 
 
 @extend_schema(tags=["webhooks"])
-class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class SubscriptionViewSetBase(TenantScopedViewSet):
+    """Deleting a subscription and rotating its secret: the same for a tenant's and a product's."""
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
+        return Response(status=204)
+
+    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        return Response(with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
+
+
+class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, SubscriptionViewSetBase):
     queryset = selectors.tenant_subscriptions
     serializer_class = SubscriptionSerializer
     filterset_class = SubscriptionFilter
@@ -134,16 +148,6 @@ class WebhookViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
         services.update_subscription(subscription=subscription, actor=request.user.actor,
                                      **self.validated(SubscriptionPatchSerializer))
         return Response(SubscriptionSerializer(subscription).data)
-
-    @extend_schema(responses={204: None})
-    def destroy(self, request, pk=None):
-        services.delete_subscription(subscription=self.get_object(), actor=request.user.actor)
-        return Response(status=204)
-
-    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
-    @action(detail=True, methods=["post"], url_path="rotate-secret")
-    def rotate_secret(self, request, pk=None):
-        return Response(with_secret(services.rotate_secret(subscription=self.get_object(), actor=request.user.actor)))
 
     def _deliveries(self):
         return selectors.subscription_deliveries(tenant=self.tenant, subscription=self.get_object())
