@@ -16,6 +16,9 @@ class TenantConfig(TenantScopedModel):
         db_table = "tenant_config"
         constraints = [unique("tenant_config", "tenant_id")]
 
+    def __str__(self):
+        return f"configuration of {self.tenant}"
+
 
 class TenantBranding(TenantScopedModel):
     logo_url = models.URLField(max_length=2048, blank=True, default="")
@@ -27,3 +30,6 @@ class TenantBranding(TenantScopedModel):
     class Meta:
         db_table = "tenant_branding"
         constraints = [unique("tenant_branding", "tenant_id"), unique("tenant_branding", "domain")]
+
+    def __str__(self):
+        return f"branding of {self.tenant}"

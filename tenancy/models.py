@@ -75,7 +75,7 @@ class TenantPackage(TenantScopedModel, StatusModel):
         constraints = [unique("tenant_package", "tenant_id", "package_id"), status_check("tenant_package")]
 
     def __str__(self):
-        return f"{self.tenant_id}:{self.package_id}"
+        return f"{self.package} held by {self.tenant}"
 
 
 class TenantToolOverride(TenantScopedModel):
