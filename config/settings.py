@@ -368,8 +368,8 @@ OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="aza8-hub")
 # --- Internationalisation, static files -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
+USE_I18N = USE_TZ = True
+FORMAT_MODULE_PATH = ["operations.formats"]  # times shown to staff name their zone (operations/formats/en)
 STATIC_URL = "static/"
 # collectstatic target for production images; elsewhere whitenoise serves from the apps directly.
 STATIC_ROOT = env.str("STATIC_ROOT", default="") or (str(BASE_DIR / "staticfiles") if IS_PRODUCTION else None)

@@ -15,6 +15,7 @@ from django.db import connections
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from core.api.exceptions import ApiError
 from core.db.models import Status
@@ -27,6 +28,7 @@ __all__ = [
     "ReadOnlyTabularInline",
     "ServiceAdmin",
     "status_actions",
+    "truncated",
     "apply_each",
     "error_text",
     "with_reason",
@@ -92,6 +94,12 @@ class LargeTableAdmin(ReadOnlyAdmin):
 
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
+
+
+def truncated(value) -> str:
+    """An id or digest cut to its first characters, whole on hover (title) and when copied: a column of
+    full uuids is what pushes a list past the window's edge."""
+    return format_html('<span class="hub-truncated" title="{}">{}</span>', value, value) if value else "-"
 
 
 def error_text(exc: ApiError) -> str:
