@@ -3,7 +3,8 @@
 A chart is one `<svg role="img">` named by its `<title>` and summarised by its `<desc>` for a
 screen reader; every point or bar carries its own `<title>`, the browser's tooltip. The x axis
 is the sorted union of the series' dates, evenly spaced: a caller that wants every day of a
-period shown passes every day (a date a line series lacks is drawn as a gap, not as zero).
+period shown passes every day. A value of NaN is a date without a value: on the axis, but no
+point or bar (a line is broken there rather than drawn down to zero).
 Labels come from tenant data, so every one of them is escaped.
 """
 
@@ -53,14 +54,13 @@ def nice_ticks(highest: float, *, intervals: int = 4) -> list[float]:
 
 def line_chart(*, title: str, series: list[Series], unit: str = "", y_max: float | None = None) -> SafeString:
     """One line per series, a dot with its tooltip per point; `y_max` fixes the scale (100 for a rate)."""
-    dates = _dates(series)
-    if not _has_data(series):
+    dates, known = _dates(series), _known(series)
+    if not _has_data(known):
         return _empty(title)
-    highest = max(value for one in series for _, value in one.points)
+    highest = max(value for values in known for value in values.values())
     frame = _Frame(dates, series, nice_ticks(max(highest, y_max or 0)))
     marks = []
-    for colour, one in zip(itertools.cycle(PALETTE), series):
-        values = dict(one.points)
+    for colour, one, values in zip(itertools.cycle(PALETTE), series, known):
         for run in _runs(dates, values):
             coordinates = " ".join(f"{_coordinate(frame.x(day))},{_coordinate(frame.y(values[day]))}" for day in run)
             marks.append(format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
@@ -70,18 +70,17 @@ def line_chart(*, title: str, series: list[Series], unit: str = "", y_max: float
                         _coordinate(frame.x(day)), _coordinate(frame.y(values[day])), colour, _tooltip(day, one.label, values[day], unit))
             for day in dates if day in values
         )
-    summary = "; ".join(f"{one.label} (highest {_amount(max(v for _, v in one.points), unit)})"
-                        for one in series if one.points)
+    summary = "; ".join(f"{one.label} (highest {_amount(max(values.values()), unit)})"
+                        for one, values in zip(series, known) if values)
     return frame.svg(title, f"Lines by date from {dates[0]} to {dates[-1]}. Series: {summary}.", marks, unit)
 
 
 def bar_chart(*, title: str, series: list[Series], unit: str = "", stacked: bool = True) -> SafeString:
     """A bar per series and date, stacked into one column a date or side by side."""
-    dates = _dates(series)
-    if not _has_data(series):
+    dates, known = _dates(series), _known(series)
+    if not _has_data(known):
         return _empty(title)
-    by_series = [dict(one.points) for one in series]
-    columns = [[values.get(day, 0) for values in by_series] for day in dates]
+    columns = [[values.get(day, 0) for values in known] for day in dates]
     highest = max(sum(column) if stacked else max(column) for column in columns)
     frame = _Frame(dates, series, nice_ticks(highest))
     marks = []
@@ -99,7 +98,8 @@ def bar_chart(*, title: str, series: list[Series], unit: str = "", stacked: bool
                 ))
             if stacked:
                 base += value
-    summary = "; ".join(f"{one.label} (total {_amount(sum(v for _, v in one.points), unit)})" for one in series)
+    summary = "; ".join(f"{one.label} (total {_amount(sum(values.values()), unit)})"
+                        for one, values in zip(series, known))
     kind = "Stacked bars" if stacked else "Bars"
     return frame.svg(title, f"{kind} by date from {dates[0]} to {dates[-1]}. Series: {summary}.", marks, unit)
 
@@ -181,8 +181,13 @@ def _dates(series: list[Series]) -> list[date]:
     return sorted({day for one in series for day, _ in one.points})
 
 
-def _has_data(series: list[Series]) -> bool:
-    return any(value for one in series for _, value in one.points)
+def _known(series: list[Series]) -> list[dict[date, float]]:
+    """Each series' values by date, the dates without one (NaN) left out."""
+    return [{day: value for day, value in one.points if not math.isnan(value)} for one in series]
+
+
+def _has_data(known: list[dict[date, float]]) -> bool:
+    return any(value for values in known for value in values.values())
 
 
 def _runs(dates: list[date], values: dict[date, float]) -> list[list[date]]:

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from operations.charts import dashboard_charts
 from operations.selectors import platform_dashboard
 
 __all__ = ["HubAdminSite"]
@@ -22,4 +23,8 @@ class HubAdminSite(admin.AdminSite):
         )
 
     def index(self, request, extra_context=None):
-        return super().index(request, {**(extra_context or {}), "dashboard": platform_dashboard()})
+        return super().index(request, {
+            **(extra_context or {}),
+            "dashboard": platform_dashboard(),
+            "charts": dashboard_charts(tenant_slug=request.GET.get("tenant", "")),
+        })

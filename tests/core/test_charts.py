@@ -135,6 +135,18 @@ def test_a_missing_date_breaks_the_line_instead_of_drawing_zero():
     assert len(marks(root, "circle")) == 4 + 5
 
 
+def test_a_date_without_a_value_keeps_its_place_on_the_axis():
+    nan = float("nan")
+    root = parse(line_chart(title="Success rate", series=[Series("success", days(nan, 80, nan, nan))], unit="%"))
+    assert list(date_labels(root)) == ["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"]
+    assert tooltips(root, "circle") == ["2026-12-02 · success: 80%"]
+    assert root.find(SVG + "desc").text.endswith("Series: success (highest 80%).")
+    nothing = parse(line_chart(title="Success rate", series=[Series("success", days(nan, nan))]))
+    assert nothing.find(SVG + "desc").text == EMPTY_TEXT
+    bars = parse(bar_chart(title="Usage", series=[Series("erp", days(nan, 5))]))
+    assert tooltips(bars, "rect") == ["2026-12-02 · erp: 5"]
+
+
 def test_a_long_period_labels_a_few_dates_not_all():
     root = parse(bar_chart(title="Usage", series=[Series("erp", days(*range(1, 31)))]))
     assert list(date_labels(root)) == ["2026-12-01", "2026-12-06", "2026-12-11", "2026-12-16", "2026-12-21",
