@@ -1,5 +1,11 @@
+from itertools import groupby
+
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group as AuthGroup
+from django.db.models import Count
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html_join
 
 from audit.services import Actor
 from core.admin import (
@@ -21,9 +27,14 @@ from identity.models import (
     Invitation,
     ProductCredential,
     RefreshToken,
+    StaffRole,
     User,
     UserGroup,
 )
+
+# Staff roles are listed once, as identity's "Staff roles" (below), not also as auth's "Groups" beside
+# the tenants' groups.
+admin.site.unregister(AuthGroup)
 
 
 class MembershipInline(ReadOnlyTabularInline):
@@ -113,6 +124,45 @@ class GroupAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant"]
     search_fields = ["name", "=tenant__slug"]
     inlines = [MembershipInline, GrantInline]
+
+
+@admin.register(StaffRole)
+class StaffRoleAdmin(ReadOnlyAdmin):
+    """Who holds each staff role and what it lets them do. Read-only: the roles are code
+    (identity/staff_roles.py), which `manage.py seed` restores; a staff member's roles are set on their user page."""
+
+    list_display = ["name", "member_count", "permission_count"]
+    search_fields = ["name"]
+    fields = ["name", "members", "grants"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("staff_member", distinct=True),
+                                                      permission_count=Count("permissions", distinct=True))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, role):
+        return role.member_count
+
+    @admin.display(description="permissions", ordering="permission_count")
+    def permission_count(self, role):
+        return role.permission_count
+
+    @admin.display(description="members")
+    def members(self, role):
+        people = role.staff_members.order_by("email")
+        return format_html_join(", ", '<a href="{}">{}</a>', (
+            (reverse("admin:identity_user_change", args=[person.pk]), person.email) for person in people)) or "-"
+
+    @admin.display(description="may")
+    def grants(self, role):
+        """One line per model: "tenancy · tenant: view, add, change", not Django's sentence per permission."""
+        permissions = role.permissions.select_related("content_type").order_by("content_type__app_label",
+                                                                              "content_type__model", "codename")
+        lines = ((f"{content_type.app_label} · {content_type.model}",
+                  ", ".join(permission.codename.split("_", 1)[0] for permission in held))
+                 for content_type, held in groupby(permissions, key=lambda permission: permission.content_type))
+        return format_html_join("", "<div>{}: {}</div>", lines) or "-"
 
 
 @admin.register(UserGroup)

@@ -2,6 +2,7 @@
 product credentials, which belong to a catalog tool and act in every tenant entitled to it."""
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -24,6 +25,7 @@ __all__ = [
     "ProductCredential",
     "ProductCredentialStatus",
     "RefreshToken",
+    "StaffRole",
     "User",
     "UserGroup",
 ]
@@ -96,6 +98,15 @@ class User(TenantScopedModel, StatusModel, AbstractBaseUser, PermissionsMixin):
     @property
     def is_active(self) -> bool:
         return self.status == Status.ACTIVE and self.deleted_at is None
+
+
+class StaffRole(AuthGroup):
+    """A role of Aza8's staff in the back office (django.contrib.auth's Group, kept by identity/staff_roles.py),
+    named apart from the tenants' groups below."""
+
+    class Meta:
+        proxy = True
+        ordering = ["name"]
 
 
 class Group(TenantScopedModel, StatusModel):
