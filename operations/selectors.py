@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Callable
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -220,7 +220,8 @@ def tenants_by_status_history(days: list[date]) -> list[Series]:
     profile keeps of it (90 days under mvp): within that every change since the first day is held."""
     kept_since = (timezone.now() - retention_window("audit_log")).astimezone(UTC).date() + timedelta(days=1)
     days = [day for day in days if day >= kept_since]
-    with connection.cursor() as cursor:
+    # A raw query is not routed by itself: it asks the router as the ORM would (replica_reads).
+    with connections[router.db_for_read(AuditLog)].cursor() as cursor:
         cursor.execute(_TENANTS_BY_STATUS, {
             "start": _day_start(days[0]), "end": _day_end(days[-1]),
             "first_day": days[0], "last_day": days[-1], "statuses": list(Status.values),
