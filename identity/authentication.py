@@ -47,6 +47,7 @@ from identity import api_keys, live_sessions, principal_rows, product_credential
 from identity.authorization import access_cache_keys
 from identity.models import ApiKey, ApiKeyStatus, ProductCredentialStatus, User
 from identity.principal import PRODUCT, Principal
+from identity.selectors import subject_cache_keys
 from identity.tokens import VERIFIED_TOKENS_KEPT, TokenType, decode_access_token
 from tenancy.models import Tenant
 from tenancy.selectors import platform_tenant
@@ -145,15 +146,27 @@ _API_KEY_BY_PREFIX = RowLookup(ApiKey, join="tenant", filters=("prefix",))
 
 def _product_cache_reads(request, owner: _KeyOwner) -> CacheReads:
     """A product credential's cached row, what `product_tenant` reads of the tenant the request
-    names (its row, its entitlement to the tool), and the credential's rate-limit counter (per
-    credential, whatever the tenant: core/ratelimit.py), in one round trip."""
+    names (its row, its entitlement to the tool), the decision about the user the route asks about,
+    and the credential's rate-limit counter (per credential, whatever the tenant: core/ratelimit.py),
+    in one round trip."""
     tenant_id = _tenant_id_header(request)
     tenant_keys = [] if tenant_id is None else principal_rows.tenant_row_keys(tenant_id)
     return CacheReads(
         [*principal_rows.cache_keys(None, PRODUCT, owner.pk), *tenant_keys,
-         *product_credentials.entitlement_cache_keys(tenant_id, owner.tool_id)],
+         *product_credentials.entitlement_cache_keys(tenant_id, owner.tool_id),
+         *_subject_keys(request, tenant_id, owner.tool_id)],
         counters=product_request_counter(owner.pk),
     )
+
+
+def _subject_keys(request, tenant_id, tool_id) -> list[str]:
+    """What the route's answer about a tenant user reads, when the view names that user up front
+    (`product_subject(request)` → (user id, session id or None), None when the request names none
+    it could answer about: the view refuses it later, in its own words)."""
+    view = (request.parser_context or {}).get("view")
+    product_subject = getattr(view, "product_subject", None)
+    subject = product_subject(request) if tenant_id is not None and product_subject is not None else None
+    return [] if subject is None else subject_cache_keys(tenant_id, tool_id, *subject)
 
 
 def _by_prefix(credential: str, prefix: str, lookup: RowLookup, principal_type: str, cache_reads):

@@ -3,11 +3,13 @@ its tool, and whether the platform has staff yet. (Effective permissions, read o
 through their cache: identity/authorization.py.)"""
 
 import hashlib
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.cache import cache
 
-from catalog.selectors import tool_actions, tool_actions_cache_key
+from catalog.selectors import tool_actions
 from core.cache.reads import CacheReads
 from core.db.models import Status
 from identity import live_sessions
@@ -18,7 +20,7 @@ from identity.principal_rows import USER_ROW, PrincipalRow, cache_keys
 from identity.tokens import TokenType
 
 __all__ = ["SubjectSnapshot", "group_grant", "group_grants", "group_members", "live_user", "platform_staff_exists",
-           "subject_snapshot", "user_groups"]
+           "subject_cache_keys", "subject_snapshot", "user_groups"]
 
 
 def live_user(*, tenant, user_id) -> User | None:
@@ -63,21 +65,60 @@ class SubjectSnapshot:
     version: str
 
 
-def subject_snapshot(*, tenant, tool, user_id, session_id=None) -> SubjectSnapshot | None:
+def _digest(*parts) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+
+
+def subject_cache_keys(tenant_id, tool_id, user_id, session_id=None) -> list[str]:
+    """What `subject_snapshot` reads: its entry, the versions the entry is kept under — the user's
+    row and the tenant's (statuses), the catalog's and the tenant's permissions (grants, memberships,
+    packages, the tool's actions) — and, when asked, the session's state. A product's route names
+    its subject (`product_subject`) so that authentication reads these in the request's one round
+    trip (identity/authentication.py)."""
+    session_keys = [live_sessions.cache_key(tenant_id, session_id)] if session_id else []
+    return [f"subject:{tenant_id}:{tool_id}:{user_id}", *cache_keys(tenant_id, TokenType.USER, user_id)[1:],
+            *access_cache_keys(tenant_id, TokenType.USER, user_id)[:-1], *session_keys]
+
+
+def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> SubjectSnapshot | None:
     """The user's effective permissions restricted to `tool`'s actions, whether the user (and the
     tenant) is active, and — when `session_id` is given — whether that session is alive; None when
     the tenant has no such user.
 
-    Built from the caches a request of the user itself reads (its row, its permission entry, its
-    session's state) and the tool's action keys, fetched in one round trip: warm, no query.
-    `version` is a digest of the answer and of every version counter it was read under (the
-    catalog's, the tenant's permissions and row, the user's row), so it changes whenever the answer
-    does, and whenever something that may change it was written.
+    The answer (but the session's state) is cached whole, under the versions of everything it is
+    built from: warm, one entry decoded, no query, and — with `reads`, the product's request reads
+    made at authentication — no round trip of its own. `version` is a digest of the answer and of
+    those versions, so it changes whenever the answer does, and whenever something that may change
+    it was written.
     """
+    user_id = uuid.UUID(str(user_id))
+    entry_key, *version_keys = keys = subject_cache_keys(tenant.pk, tool.pk, user_id)
+    session_keys = subject_cache_keys(tenant.pk, tool.pk, user_id, session_id)[len(keys):]
+    reads = reads or CacheReads([*keys, *session_keys])
+    found = reads.get_many(keys)
+    # Read before the answer is built, so an answer built from rows a writer just changed is never
+    # kept under the versions that writer left (identity/principal_rows.py).
+    versions = tuple(found.get(key) for key in version_keys)
+    entry = found.get(entry_key)
+    if entry is not None and None not in versions and entry[0] == versions:
+        snapshot = entry[1]
+    else:
+        snapshot = _built_snapshot(tenant, tool, user_id, reads)
+        if snapshot is None:
+            return None
+        if None not in versions:
+            cache.set(entry_key, (versions, snapshot), timeout=settings.PERMISSION_CACHE_SECONDS)
+    if not session_id:
+        return snapshot
+    session_active = live_sessions.is_alive(tenant.pk, session_id, reads)
+    return replace(snapshot, session_active=session_active, version=_digest(snapshot.version, session_active))
+
+
+def _built_snapshot(tenant, tool, user_id, reads: CacheReads) -> SubjectSnapshot | None:
+    """The answer from the caches a request of the user itself reads (its row, its permission entry)
+    and the tool's action keys; the database for what they lack."""
     row_keys, access_keys = cache_keys(tenant.pk, TokenType.USER, user_id), access_cache_keys(
         tenant.pk, TokenType.USER, user_id)
-    session_keys = [live_sessions.cache_key(tenant.pk, session_id)] if session_id else []
-    reads = CacheReads([*row_keys, *access_keys, tool_actions_cache_key(tool.pk), *session_keys])
     # The entries' own keys come first in each list (principal_rows.cache_keys), last in the other.
     row_version_keys, access_version_keys = row_keys[1:], access_keys[:-1]
     row = PrincipalRow(USER_ROW, reads, tenant.pk, TokenType.USER, user_id)
@@ -94,9 +135,6 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None) -> SubjectSnapsh
     if active:
         access = principal_access(Principal(type=TokenType.USER, tenant=tenant, user=user, cache_reads=reads))
         permissions = tuple(sorted(access.permissions & tool_actions(tool, reads)))
-    session_active = live_sessions.is_alive(tenant.pk, session_id, reads) if session_id else None
-    answer = [*(versions.get(key) for key in [*row_version_keys, *access_version_keys]), active, session_active,
-              *permissions]
-    return SubjectSnapshot(user_id=user.pk, tenant_id=tenant.pk, tool=tool.key, active=active,
-                           session_active=session_active, permissions=permissions,
-                           version=hashlib.blake2b(repr(answer).encode(), digest_size=12).hexdigest())
+    version = _digest(*(versions.get(key) for key in [*row_version_keys, *access_version_keys]), active, *permissions)
+    return SubjectSnapshot(user_id=user.pk, tenant_id=tenant.pk, tool=tool.key, active=active, session_active=None,
+                           permissions=permissions, version=version)

@@ -1,6 +1,8 @@
 """GET /v1/authz/subjects/{userId}: what a product may know of a tenant user's access to its tool,
 to decide in-process and cache for `maxAge` seconds (docs/rbac.md, Products)."""
 
+import uuid
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers as fields
@@ -41,6 +43,14 @@ class SubjectView(TenantScopedAPIView):
         "404": "NOT_FOUND: the tenant X-Tenant-Id names has no such user (TENANT_NOT_FOUND: no such tenant).",
     }}
 
+    def product_subject(self, request):
+        """The user (and session) asked about, read ahead of validation (identity/authentication.py)."""
+        session = request.query_params.get("sessionId")
+        try:
+            return uuid.UUID(self.kwargs["user_id"]), uuid.UUID(session) if session else None
+        except ValueError:
+            return None
+
     @extend_schema(
         tags=["me"], responses=SUBJECT, summary="A tenant user's access to the product's tool (products only)",
         description="A product credential (`Bearer aza8p_…`) asks about a user of the tenant `X-Tenant-Id` names "
@@ -54,7 +64,7 @@ class SubjectView(TenantScopedAPIView):
         query.is_valid(raise_exception=True)
         session_id = query.validated_data.get("session_id")
         found = subject_snapshot(tenant=self.tenant, tool=request.user.tool, user_id=user_id,
-                                 session_id=session_id.lower() if session_id else None)
+                                 session_id=session_id.lower() if session_id else None, reads=request.user.cache_reads)
         if found is None:
             raise NotFound("The tenant has no such user.")
         return Response({

@@ -206,3 +206,23 @@ def test_a_subject_is_an_unknown_field_for_users_and_services(api, world, clerk)
         response = api.post("/v1/authz/check", body, token=token)
         assert response.status_code == 400, response.content
         assert response.json()["error"]["details"] == {"subject": ["Unknown field."]}
+
+
+def test_a_kept_answer_follows_the_tenant_and_its_packages(world, erp, clerk):
+    """The answer is kept whole, under the versions of what it is built from: a suspended tenant and
+    a package taken away are each seen by the very next question."""
+    from catalog.models import Package
+    from tenancy.models import Tenant
+    from tenancy.services import set_tenant_status, unassign_package
+
+    def current():
+        return subject_snapshot(tenant=Tenant.objects.get(pk=world.tenant.pk), tool=erp, user_id=clerk.pk)
+
+    warm = current()
+    assert warm.permissions == ("erp.sales.read", "erp.vehicles.read") and current() == warm
+    set_tenant_status(tenant=world.tenant, status="suspended", reason="unpaid", actor=SYSTEM)
+    assert (current().active, current().permissions) == (False, ())
+    set_tenant_status(tenant=Tenant.objects.get(pk=world.tenant.pk), status="active", actor=SYSTEM)
+    assert (current().active, current().permissions) == (True, warm.permissions)
+    unassign_package(tenant=world.tenant, package=Package.objects.get(key="erp-basic"), actor=SYSTEM)
+    assert (current().active, current().permissions) == (True, ())

@@ -210,6 +210,31 @@ def test_a_product_request_reads_no_row_warm(api, world, settings, request):
 
 @pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
                                            ("POST", "/v1/authz/check")])
+def test_a_products_decision_is_one_cache_round_trip(api, world, redis_round_trips, method, route):
+    """Warm, the decision about the user the route names is read with the credential, the tenant and
+    the rate-limit counter (identity/authentication.py, `product_subject`)."""
+    from audit.services import SYSTEM
+    from catalog.models import Tool
+    from identity.product_credentials import issue_product_credential
+    from tests.identity.conftest import session_token
+
+    secret = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp", actor=SYSTEM).secret
+    session_token(world.admin)
+    session = world.admin.refresh_tokens.latest("created_at").family
+    # Upper case: the route's ids are read case-blind, and so are the entries they name.
+    path = route.format(user=str(world.admin.pk).upper(), session=str(session).upper())
+    body = {"subject": {"userId": str(world.admin.pk).upper()}, "toolActions": ["erp.sales.read"]}
+    tenant = {"X-Tenant-Id": str(world.tenant.pk)}
+    for _ in range(2):
+        api.call(method, path, body if method == "POST" else None, token=secret, **tenant)
+    redis_round_trips.clear()
+    response = api.call(method, path, body if method == "POST" else None, token=secret, **tenant)
+    assert response.status_code == 200, response.content
+    assert redis_round_trips == [["MGET", "INCRBY", "EXPIRE"]]
+
+
+@pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
+                                           ("POST", "/v1/authz/check")])
 def test_a_products_decision_costs_no_query_of_its_own(api, world, method, route):
     """Warm, a product's question about a user reads only what every product request reads (its
     credential, the tenant it names): the user's row, permissions, session state and
