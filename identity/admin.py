@@ -38,7 +38,10 @@ admin.site.unregister(AuthGroup)
 
 
 class MembershipInline(ReadOnlyTabularInline):
+    """A user's groups on the user's page, a group's members on the group's."""
+
     model = UserGroup
+    verbose_name_plural = "group memberships"
     fields = ["user", "group", "created_at"]
     readonly_fields = fields
 

@@ -101,6 +101,14 @@ def sign_in(page, email, password):
     page.click("input[type=submit]")
 
 
+def search(page, changelist, text):
+    """Type `text` in the changelist's search box and wait for the results."""
+    page.goto(changelist)
+    page.fill("#searchbar", text)
+    with page.expect_navigation():
+        page.press("#searchbar", "Enter")
+
+
 def run_action(page, changelist, row_pk, action):
     page.goto(changelist)
     page.check(f"input[name=_selected_action][value='{row_pk}']")
