@@ -72,6 +72,9 @@ def _audit_rows(glance: TenantGlance) -> list[dict]:
             "entity_kind": entry.entity_type.replace("_", " "),
             "entity": names.get(entry.entity_id, entry.entity_id),
             "entity_url": change_url(page, entry.entity_id) if page and entry.entity_id else None,
+            # A membership's entry is about its group; the person it added or removed is in the metadata.
+            "member": names.get(str(entry.metadata.get("userId"))),
+            "member_url": change_url("identity_user", entry.metadata["userId"]) if "userId" in entry.metadata else None,
         })
     return rows
 

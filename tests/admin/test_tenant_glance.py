@@ -93,6 +93,8 @@ def test_the_tenant_page_shows_each_section_by_name_and_linked(operator_client, 
     assert '<svg' in html and 'role="img"' in html  # the usage chart
     assert "integrations.create" in html and "billing 0" in html  # audit entries name what they are about
     assert "branding of acme" in html and "configuration of acme" in html
+    assert re.search(rf'group <a href="/admin/identity/group/[^"]+">Team 2</a>: '
+                     rf'<a href="/admin/identity/user/{made["users"][2].pk}/change/">person2@acme.com</a>', html)
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC", html)
     assert "ERP" in html and "/admin/catalog/package/" in html
 

@@ -1,5 +1,6 @@
 """Onboarding walked in Chromium: the form, the invitation shown once, the tenant at a glance, a second
-package with an expiry, a suspension with its reason and the reactivation."""
+package with an expiry, a suspension with its reason and the reactivation; and a busy tenant's
+glance, which must fit the window too."""
 
 from datetime import timedelta
 
@@ -7,10 +8,14 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditLog
+from audit.services import SYSTEM
 from catalog.models import Package
+from outbox.services import create_subscription
 from tenancy.models import Tenant, TenantPackage
 from tests.admin.browser.conftest import run_action, shot, sign_in
 from tests.admin.conftest import STAFF_PASSWORD
+from tests.admin.test_tenant_glance import populate
+from tests.factories import TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +82,18 @@ def test_staff_onboards_a_tenant_and_runs_it_from_its_page(page, operator):
     assert (tenant.status, tenant.suspended_reason) == ("active", "")
     staff_actions = AuditLog.objects.filter(tenant=tenant, actor_user=operator).values_list("action", flat=True)
     assert {"tenants.create", "tenants.packages.assign", "tenants.status.update"} <= set(staff_actions)
+
+
+def test_a_busy_tenants_glance_fits_the_window(page, operator):
+    tenant = TenantFactory(slug="busy", name="Busy Logistics")
+    populate(tenant, 4)
+    UserFactory(tenant=tenant, email="a.very.long.address.of.someone.in.accounts.payable@busy-logistics.example.com")
+    create_subscription(tenant=tenant, url="https://hooks.busy-logistics.example.com/" + "very-long-path/" * 8,
+                        event_types=["user.created", "user.updated", "tenant.package.assigned"], actor=SYSTEM)
+    sign_in(page, "operator@aza8.com", STAFF_PASSWORD)
+    page.goto(f"/admin/tenancy/tenant/{tenant.pk}/change/")
+    chart = page.locator("#glance-usage svg[role=img]")
+    assert chart.count() == 1 and "Calls by busy" in chart.locator("title").first.text_content()
+    assert "Users (5)" in page.inner_text("#glance-users")
+    assert "#112233" in page.inner_text("#glance-branding")
+    shot(page, "onboarding-10-busy-glance")
