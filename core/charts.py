@@ -62,12 +62,12 @@ def line_chart(*, title: str, series: list[Series], unit: str = "", y_max: float
     marks = []
     for colour, one, values in zip(itertools.cycle(PALETTE), series, known):
         for run in _runs(dates, values):
-            coordinates = " ".join(f"{_coordinate(frame.x(day))},{_coordinate(frame.y(values[day]))}" for day in run)
+            coordinates = " ".join(",".join(frame.point(day, values[day])) for day in run)
             marks.append(format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
                                      coordinates, colour))
         marks.extend(
             format_html('<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}</title></circle>',
-                        _coordinate(frame.x(day)), _coordinate(frame.y(values[day])), colour, _tooltip(day, one.label, values[day], unit))
+                        *frame.point(day, values[day]), colour, _tooltip(day, one.label, values[day], unit))
             for day in dates if day in values
         )
     summary = "; ".join(f"{one.label} (highest {_amount(max(values.values()), unit)})"
@@ -122,6 +122,9 @@ class _Frame:
 
     def y(self, value: float) -> float:
         return self.plot_bottom - min(value / self.ticks[-1], 1) * PLOT_HEIGHT
+
+    def point(self, day: date, value: float) -> tuple[str, str]:
+        return _coordinate(self.x(day)), _coordinate(self.y(value))
 
     def svg(self, title: str, description: str, marks: list[SafeString], unit: str) -> SafeString:
         return _svg(self.height, title, description, mark_safe("".join([

@@ -30,7 +30,8 @@ from tenancy.models import Tenant
 from usage.models import UsageMetric
 
 __all__ = ["ENCRYPTED_TABLES", "OTHER_TOOLS", "Dashboard", "DeliveryHealth", "EncryptedTable", "delivery_health",
-           "platform_dashboard", "rows_under_old_keys", "tenant_choices", "tenants_by_status_history", "usage_by_tool", "utc_days"]
+           "platform_dashboard", "rows_under_old_keys", "tenant_choices", "tenants_by_status_history", "usage_by_tool",
+           "utc_days"]
 
 TOP_ACTIONS = 10
 # A stacked bar tells apart a handful of colours; the smaller tools share one.
@@ -162,9 +163,10 @@ class DeliveryHealth:
 def delivery_health(days: list[date]) -> DeliveryHealth:
     """Per UTC day, from every attempt's own row (a retry counts as one more attempt): the share answered
     with a 2xx, and the median and 95th percentile latency, in one query. A day without attempts has
-    no point, so its line breaks rather than dropping to zero."""
-    rows = (WebhookDeliveryAttempt.objects.filter(started_at__gte=_day_start(days[0]), started_at__lt=_day_end(days[-1]))
-            .annotate(day=TruncDate("started_at", tzinfo=UTC)).values_list("day")
+    no value (NaN), so its lines break there rather than dropping to zero."""
+    in_period = WebhookDeliveryAttempt.objects.filter(started_at__gte=_day_start(days[0]),
+                                                      started_at__lt=_day_end(days[-1]))
+    rows = (in_period.annotate(day=TruncDate("started_at", tzinfo=UTC)).values_list("day")
             .annotate(attempts=Count("id"),
                       succeeded=Count("id", filter=Q(response_status__gte=200, response_status__lt=300)),
                       p50=Percentile("latency_ms", fraction=0.5), p95=Percentile("latency_ms", fraction=0.95))
