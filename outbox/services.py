@@ -199,8 +199,9 @@ def requeue(*, deliveries, actor: Actor, tenant, statuses=FAILED_OR_DEAD) -> int
         status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), attempt_count=0, last_error=""
     )
     if count:
+        # A replay (succeeded deliveries included) sends again what already arrived: the trail says which.
         record(tenant=tenant, action="webhooks.update", entity_type="webhook_delivery", actor=actor,
-               metadata={"requeued": count})
+               metadata={"requeued": count, "replay": DeliveryStatus.SUCCEEDED in statuses})
         _drain_after_commit()
     return count
 
