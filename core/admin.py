@@ -80,6 +80,15 @@ class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
 
+    def get_readonly_fields(self, request, obj=None):
+        # Django leaves times it sets itself off a row's page; staff want to see when it was written.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return readonly
+        model_fields = {field.name for field in self.model._meta.concrete_fields}
+        hidden = {*readonly, *(self.exclude or ())}
+        return [*readonly, *(name for name in ("created_at", "updated_at") if name in model_fields - hidden)]
+
 
 class ReadOnlyTabularInline(NoWrites, admin.TabularInline):
     extra = 0

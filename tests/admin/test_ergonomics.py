@@ -38,6 +38,13 @@ def test_lists_and_detail_pages_show_times_with_their_zone(operator_client):
     assert "2026-12-06 14:03 UTC" in operator_client.get(f"/admin/identity/user/{user.pk}/change/").content.decode()
 
 
+def test_a_read_only_page_shows_when_its_row_was_written(operator_client):
+    group = GroupFactory(tenant=TenantFactory(slug="acme"))
+    type(group).objects.filter(pk=group.pk).update(created_at=NOON)
+    page = operator_client.get(f"/admin/identity/group/{group.pk}/change/").content.decode()
+    assert "Created at:" in page and "2026-12-06 14:03 UTC" in page and "Updated at:" in page
+
+
 # --- Audit search by a person ----------------------------------------------------------------------
 
 
