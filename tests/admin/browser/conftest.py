@@ -26,14 +26,10 @@ if not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER"):
     raise RuntimeError(f"{CHROMIUM} is missing: bin/ensure-chromium installs it")
 
 
-@pytest.fixture(autouse=True)
-def _needs_chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (bin/ensure-chromium installs it)")
-
-
 @pytest.fixture(scope="session")
 def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (bin/ensure-chromium installs it)")
     from playwright.sync_api import sync_playwright
 
     # Cleared once per session, so the walks of every module leave their screenshots side by side.
