@@ -19,7 +19,10 @@ STAFF_APPS = ["catalog", "tenancy", "identity", "audit", "outbox", "branding", "
 
 def role_permissions(role: str):
     permissions = Permission.objects.filter(content_type__app_label__in=STAFF_APPS)
-    return permissions.filter(codename__startswith="view_") if role == SUPPORT else permissions
+    if role == SUPPORT:
+        return permissions.filter(codename__startswith="view_")
+    # Both roles may read the roles (identity.StaffRole); changing one is a superuser's privilege.
+    return permissions.exclude(codename__in=["add_staffrole", "change_staffrole", "delete_staffrole"])
 
 
 def sync_staff_roles(changes: ChangeLog) -> None:
