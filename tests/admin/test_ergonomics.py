@@ -1,4 +1,5 @@
-"""The back office's ergonomics: times that name their zone, the audit searched by a person, one "Groups"."""
+"""The back office's ergonomics: times that name their zone, its stylesheet, the audit searched by a person,
+one "Groups"."""
 
 from datetime import UTC, datetime
 
@@ -43,6 +44,16 @@ def test_a_read_only_page_shows_when_its_row_was_written(operator_client):
     type(group).objects.filter(pk=group.pk).update(created_at=NOON)
     page = operator_client.get(f"/admin/identity/group/{group.pk}/change/").content.decode()
     assert "Created at:" in page and "2026-12-06 14:03 UTC" in page and "Updated at:" in page
+
+
+# --- The hub's stylesheet ------------------------------------------------------------------------
+
+
+def test_every_admin_page_loads_the_hub_stylesheet_and_it_is_served(operator_client):
+    page = operator_client.get("/admin/identity/user/").content.decode()
+    assert '<link rel="stylesheet" href="/static/hub/admin.css">' in page
+    stylesheet = operator_client.get("/static/hub/admin.css")
+    assert stylesheet.status_code == 200 and b"#result_list" in b"".join(stylesheet.streaming_content)
 
 
 # --- Audit search by a person ----------------------------------------------------------------------
