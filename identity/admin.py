@@ -51,8 +51,9 @@ class MembershipInline(ReadOnlyTabularInline):
 
 @admin.register(User)
 class UserAdmin(ServiceAdmin):
-    list_display = ["email", "name", "tenant", "status", "is_staff", "deleted_at", "created_at"]
-    list_filter = ["status", "tenant", "is_staff", "auth_provider"]
+    # No "staff" or "deleted" column: both are filters, and a deleted user's e-mail says so (anonymised.invalid).
+    list_display = ["email", "name", "tenant", "status", "created_at"]
+    list_filter = ["status", "tenant", "is_staff", ("deleted_at", admin.EmptyFieldListFilter), "auth_provider"]
     list_select_related = ["tenant"]
     # Exact tenant slug or any part of the email: support looks people up across every tenant.
     search_fields = ["email", "name", "=tenant__slug"]
