@@ -26,7 +26,7 @@ from django.db import transaction  # noqa: E402
 
 from audit.services import SYSTEM  # noqa: E402
 from operations.management.commands.runhub import worker_command  # noqa: E402
-from outbox.services import create_subscription, emit  # noqa: E402
+from outbox.services import create_subscription, delete_subscription, emit  # noqa: E402
 from outbox.webhooks import sign  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
 from tests.outbox.receiver import Receiver  # noqa: E402
@@ -149,7 +149,8 @@ def measure(broker: str) -> Pipeline:
             worker.terminate()
             worker.wait(timeout=30)
         with transaction.atomic():
-            subscription.subscription.delete()
+            # Through the service: a delivery's attempts do not cascade (outbox/models.py).
+            delete_subscription(subscription=subscription.subscription, actor=SYSTEM)
     return Pipeline(broker, statistics.median(rates), statistics.median(plain_rates),
                     [rate / plain for rate, plain in zip(rates, plain_rates, strict=True)],
                     statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1], rss)
