@@ -1,11 +1,15 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from audit.services import Actor
 from core.admin import LargeTableAdmin, ReadOnlyAdmin
 from outbox import selectors, services
 from outbox.models import OutboxEvent, WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
 
+# The field the delivery page's Replay button posts with the changelist's `replay` action.
+REPLAYED_FROM_ITS_PAGE = "_replayed_from_its_page"
 # The newest attempts a delivery's page shows (the API lists them all: GET …/deliveries/{id}/attempts).
 SHOWN_ATTEMPTS = 50
 
@@ -62,6 +66,15 @@ class WebhookDeliveryAdmin(RequeueAdmin):
     @admin.action(description="Replay the selected deliveries, succeeded ones too", permissions=["requeue"])
     def replay(self, request, queryset):
         self._report(request, self.requeue_selected(request, queryset, replay=True))
+        if request.POST.get(REPLAYED_FROM_ITS_PAGE) and len(selected := request.POST.getlist("_selected_action")) == 1:
+            # Replayed with the button on the delivery's own page: back there, to watch the new attempt.
+            return HttpResponseRedirect(reverse("admin:outbox_webhookdelivery_change", args=[selected[0]]))
+        return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, {
+            **(extra_context or {}), "can_replay": self.has_requeue_permission(request),
+            "replayed_from_its_page": REPLAYED_FROM_ITS_PAGE})
 
     @admin.display(description=f"Attempts (newest {SHOWN_ATTEMPTS})")
     def attempts(self, delivery):

@@ -130,6 +130,11 @@ class WebhookDelivery(TenantScopedModel):
             index("webhook_delivery", "tenant_id", "status", "next_attempt_at"),
         ]
 
+    def __str__(self):
+        # Its id and status only: lists name a delivery per row, and its event or subscription would
+        # be one more query each.
+        return f"delivery {self.pk} ({self.status})"
+
 
 class WebhookDeliveryAttempt(TenantScopedModel):
     """One POST of a delivery, kept as it went (a retry or a replay adds a row, never rewrites one).
