@@ -166,7 +166,10 @@ def _subject_keys(request, tenant_id, tool_id) -> list[str]:
     view = (request.parser_context or {}).get("view")
     product_subject = getattr(view, "product_subject", None)
     subject = product_subject(request) if tenant_id is not None and product_subject is not None else None
-    return [] if subject is None else subject_cache_keys(tenant_id, tool_id, *subject)
+    if subject is None:
+        return []
+    user_id, session_id = subject
+    return subject_cache_keys(tenant_id, tool_id, str(user_id), str(session_id) if session_id else None)
 
 
 def _by_prefix(credential: str, prefix: str, lookup: RowLookup, principal_type: str, cache_reads):
@@ -252,7 +255,8 @@ class HubAuthentication(BaseAuthentication):
             raise
         api_keys.touch_last_used(found)
         if owner is None:
-            owner = _KeyOwner(pk=found.pk, tenant_id=None, tool_id=found.tool_id)
+            # As text: every cache key of the credential's requests names them.
+            owner = _KeyOwner(pk=str(found.pk), tenant_id=None, tool_id=str(found.tool_id))
             _key_owners.remember(credential, owner)
             reads = _product_cache_reads(request, owner)
             reads.receive()  # never leave the answers waiting: the tenant may still be refused
@@ -278,9 +282,11 @@ class HubAuthentication(BaseAuthentication):
         return Principal(type=TokenType.USER, tenant=tenant, user=user, claims=claims, cache_reads=reads)
 
 
-def _tenant_id_header(request) -> uuid.UUID | None:
+def _tenant_id_header(request) -> str | None:
+    """The tenant id `X-Tenant-Id` names, as the canonical text every cache key holds; None when it is
+    not a UUID."""
     try:
-        return uuid.UUID(request.META.get("HTTP_X_TENANT_ID", "").strip())
+        return str(uuid.UUID(request.META.get("HTTP_X_TENANT_ID", "").strip()))
     except ValueError:
         return None
 

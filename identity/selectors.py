@@ -91,10 +91,10 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> S
     those versions, so it changes whenever the answer does, and whenever something that may change
     it was written.
     """
-    user_id = uuid.UUID(str(user_id))
-    entry_key, *version_keys = keys = subject_cache_keys(tenant.pk, tool.pk, user_id)
-    session_keys = subject_cache_keys(tenant.pk, tool.pk, user_id, session_id)[len(keys):]
-    reads = reads or CacheReads([*keys, *session_keys])
+    # Canonical text once: every key below names these ids.
+    tenant_id, user_id = str(tenant.pk), str(uuid.UUID(str(user_id)))
+    entry_key, *version_keys = keys = subject_cache_keys(tenant_id, str(tool.pk), user_id)
+    reads = reads or CacheReads([*keys, *([live_sessions.cache_key(tenant_id, session_id)] if session_id else [])])
     found = reads.get_many(keys)
     # Read before the answer is built, so an answer built from rows a writer just changed is never
     # kept under the versions that writer left (identity/principal_rows.py).
@@ -110,7 +110,7 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> S
             cache.set(entry_key, (versions, snapshot), timeout=settings.PERMISSION_CACHE_SECONDS)
     if not session_id:
         return snapshot
-    session_active = live_sessions.is_alive(tenant.pk, session_id, reads)
+    session_active = live_sessions.is_alive(tenant_id, session_id, reads)
     return replace(snapshot, session_active=session_active, version=_digest(snapshot.version, session_active))
 
 
