@@ -51,3 +51,21 @@ def test_support_may_not_replay(support_client):
     support_client.post("/admin/outbox/webhookdelivery/", {"action": "replay", "_selected_action": [str(delivery.pk)]})
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DEAD
+
+
+def test_everything_dead_since_a_period_is_requeued_at_once(operator_client):
+    """Filtered by "created since" and selected across pages, one Requeue sends the period's failed or
+    dead deliveries again, and nothing older."""
+    from datetime import timedelta
+
+    recent = delivery_with_attempts(DeliveryStatus.DEAD)
+    old = WebhookDelivery.objects.create(tenant=recent.tenant, event=recent.event, subscription=recent.subscription,
+                                         status=DeliveryStatus.DEAD, attempt_count=5)
+    WebhookDelivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    listed = operator_client.get("/admin/outbox/webhookdelivery/?since=7d").context["cl"].result_list
+    assert [delivery.pk for delivery in listed] == [recent.pk]
+    response = operator_client.post("/admin/outbox/webhookdelivery/?since=7d", {
+        "action": "requeue", "select_across": "1", "index": "0", "_selected_action": [str(recent.pk)]})
+    assert response.status_code == 302
+    assert dict(WebhookDelivery.objects.values_list("pk", "status")) == {recent.pk: DeliveryStatus.PENDING,
+                                                                         old.pk: DeliveryStatus.DEAD}

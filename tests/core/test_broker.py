@@ -64,8 +64,12 @@ def test_a_lost_listener_falls_back_to_polling(broker_url, monkeypatch):
     monkeypatch.setattr(Transport, "polling_interval", 0.5)
 
     def kill_listener(consumer):
-        with pytest.raises(TimeoutError):
-            consumer.drain_events(timeout=0.2)  # empty: opens the listener
+        # The listener opens at the first wait, after the first empty poll: on a busy host that poll
+        # alone may outlast one short drain.
+        deadline = time.monotonic() + 10
+        while consumer.transport._listener is None and time.monotonic() < deadline:
+            with pytest.raises(TimeoutError):
+                consumer.drain_events(timeout=0.2)  # empty: opens the listener
         listener_pid = consumer.transport._listener.info.backend_pid
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [listener_pid])

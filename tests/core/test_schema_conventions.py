@@ -16,8 +16,9 @@ GLOBAL_LOOKUP_INDEXES = {"uq_api_key_prefix", "uq_refresh_token_jti", "uq_invita
 
 
 def domain_models():
+    """The models with a table of their own (a proxy, such as the staff roles, has another's)."""
     for label in DOMAIN_APPS:
-        yield from apps.get_app_config(label).get_models()
+        yield from (model for model in apps.get_app_config(label).get_models() if not model._meta.proxy)
 
 
 def domain_tables():
