@@ -112,6 +112,16 @@ def run_action(page, changelist, row_pk, action):
     page.click("button[name=index]")
 
 
+def suspend_tenant(page, tenant, reason, screenshot):
+    """Tenants › tick it › *Suspend the selected tenants* › the reason › Confirm, as staff do;
+    `screenshot` names the shot of the filled reason form."""
+    run_action(page, f"/admin/tenancy/tenant/?q={tenant.slug}", tenant.pk, "suspend")
+    page.fill("textarea[name=reason]", reason)
+    shot(page, screenshot)
+    page.click("#reason-form input[type=submit]")
+    assert "1 tenant(s) suspended." in page.inner_text(".messagelist")
+
+
 def api_get(base_url, path, token):
     request = urllib.request.Request(base_url + path, headers={"Authorization": f"Bearer {token}"})
     try:

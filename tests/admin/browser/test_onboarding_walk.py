@@ -12,7 +12,7 @@ from audit.services import SYSTEM
 from catalog.models import Package
 from outbox.services import create_subscription
 from tenancy.models import Tenant, TenantPackage
-from tests.admin.browser.conftest import run_action, shot, sign_in
+from tests.admin.browser.conftest import run_action, shot, sign_in, suspend_tenant
 from tests.admin.conftest import STAFF_PASSWORD
 from tests.admin.test_tenant_glance import populate
 from tests.factories import TenantFactory, UserFactory
@@ -65,11 +65,7 @@ def test_staff_onboards_a_tenant_and_runs_it_from_its_page(page, operator):
     assert TenantPackage.objects.get(tenant=tenant, package=gestor).expires_at == expiry
     shot(page, "onboarding-06-package-assigned")
 
-    run_action(page, "/admin/tenancy/tenant/?q=acme", tenant.pk, "suspend")
-    page.fill("textarea[name=reason]", "Contract paused by the client")
-    shot(page, "onboarding-07-suspend-reason")
-    page.click("#reason-form input[type=submit]")
-    assert "1 tenant(s) suspended." in page.inner_text(".messagelist")
+    suspend_tenant(page, tenant, "Contract paused by the client", "onboarding-07-suspend-reason")
     page.goto(f"/admin/tenancy/tenant/{tenant.pk}/change/")
     assert "Contract paused by the client" in page.inner_text("#content-main")
     assert "tenants.status.update" in page.inner_text("#glance-audit")

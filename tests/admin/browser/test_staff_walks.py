@@ -5,7 +5,7 @@ import pytest
 from identity.sessions import login
 from outbox.models import DeliveryStatus, WebhookDelivery
 from tenancy.models import Tenant
-from tests.admin.browser.conftest import CLIENT_PASSWORD, api_get, run_action, shot, sign_in
+from tests.admin.browser.conftest import CLIENT_PASSWORD, api_get, run_action, shot, sign_in, suspend_tenant
 from tests.admin.conftest import STAFF_PASSWORD
 from tests.admin.test_back_office import make_delivery
 from tests.factories import TenantFactory, UserFactory
@@ -23,11 +23,7 @@ def test_staff_suspends_a_tenant_with_a_reason_and_its_token_stops_working(page,
     page.wait_for_selector("#dashboard")
     shot(page, "01-dashboard")
 
-    run_action(page, "/admin/tenancy/tenant/?q=acme", tenant.pk, "suspend")
-    page.fill("textarea[name=reason]", "Invoice 2026-11 unpaid")
-    shot(page, "02-suspend-reason")
-    page.click("#reason-form input[type=submit]")
-    assert "1 tenant(s) suspended." in page.inner_text(".messagelist")
+    suspend_tenant(page, tenant, "Invoice 2026-11 unpaid", "02-suspend-reason")
     shot(page, "03-tenant-suspended")
 
     tenant.refresh_from_db()
