@@ -31,7 +31,7 @@ from usage.models import UsageMetric
 
 __all__ = ["ENCRYPTED_TABLES", "OTHER_TOOLS", "Dashboard", "DeliveryHealth", "EncryptedTable", "delivery_health",
            "platform_dashboard", "rows_under_old_keys", "tenant_choices", "tenants_by_status_history", "usage_by_tool",
-           "utc_days"]
+           "usage_series", "utc_days"]
 
 TOP_ACTIONS = 10
 # A stacked bar tells apart a handful of colours; the smaller tools share one.
@@ -122,23 +122,30 @@ def tenant_choices() -> list[tuple]:
     return list(Tenant.objects.order_by("slug").values_list("id", "slug", "name"))
 
 
-def usage_by_tool(days: list[date], tenant_id=None) -> list[Series]:
-    """Calls per tool (product) and UTC day, all tenants' or one's, in one query; the tools beyond the
-    busiest few are added up as OTHER_TOOLS."""
+def usage_series(days: list[date], *, by: str, shown: int, other: str, tenant_id=None) -> list[Series]:
+    """Calls per UTC day of `days` and per `by` (a key reached from a usage row: its tool's, its
+    action's), all tenants' or one's, in one query: the `shown` busiest, then the rest added up as
+    `other`."""
     metrics = UsageMetric.objects.filter(period_start__gte=_day_start(days[0]), period_start__lt=_day_end(days[-1]))
     if tenant_id is not None:
         metrics = metrics.filter(tenant_id=tenant_id)
     rows = (metrics.annotate(day=TruncDate("period_start", tzinfo=UTC))
-            .values_list("day", "tool_action__tool__key").annotate(total=Sum("count")).order_by())
-    totals, by_tool = {}, {}
-    for day, tool, total in rows:
-        totals[tool] = totals.get(tool, 0) + total
-        by_tool.setdefault(tool, {})[day] = total
-    ranked = sorted(totals, key=lambda tool: (-totals[tool], tool))
-    series = [(tool, by_tool[tool]) for tool in ranked[:CHARTED_TOOLS]]
-    if rest := ranked[CHARTED_TOOLS:]:
-        series.append((OTHER_TOOLS, {day: sum(by_tool[tool].get(day, 0) for tool in rest) for day in days}))
+            .values_list("day", by).annotate(total=Sum("count")).order_by())
+    totals, by_key = {}, {}
+    for day, key, total in rows:
+        totals[key] = totals.get(key, 0) + total
+        by_key.setdefault(key, {})[day] = total
+    ranked = sorted(totals, key=lambda key: (-totals[key], key))
+    series = [(key, by_key[key]) for key in ranked[:shown]]
+    if rest := ranked[shown:]:
+        series.append((other, {day: sum(by_key[key].get(day, 0) for key in rest) for day in days}))
     return [Series(label, [(day, float(values.get(day, 0))) for day in days]) for label, values in series]
+
+
+def usage_by_tool(days: list[date], tenant_id=None) -> list[Series]:
+    """Calls per tool (product) and UTC day; the tools beyond the busiest few add up as OTHER_TOOLS."""
+    return usage_series(days, by="tool_action__tool__key", shown=CHARTED_TOOLS, other=OTHER_TOOLS,
+                        tenant_id=tenant_id)
 
 
 class Percentile(Aggregate):

@@ -5,13 +5,12 @@ window function in the same query), and what each row needs from other tables (a
 group's members and grants, a subscription's recent deliveries) comes in as subqueries of that row.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Window
-from django.db.models.functions import Coalesce, JSONObject, TruncDate
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Window
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils import timezone
 
 from audit.models import AuditLog
@@ -19,9 +18,9 @@ from branding.models import TenantBranding, TenantConfig
 from core.charts import Series
 from identity.models import ApiKey, Group, GroupPermission, User, UserGroup
 from integrations.models import IntegrationCredential
+from operations.selectors import usage_series, utc_days
 from outbox.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from tenancy.models import Tenant, TenantPackage
-from usage.models import UsageMetric
 
 __all__ = ["LIST_LIMIT", "MEMBERS_SHOWN", "Bounded", "TenantGlance", "tenant_at_a_glance"]
 
@@ -112,31 +111,10 @@ def _subscriptions(tenant, now) -> Bounded:
     )
 
 
-def _usage(tenant, today: date) -> tuple[list[date], list[Series]]:
-    """Calls per UTC day of the last USAGE_DAYS days (today included), by tool action."""
-    days = [today - timedelta(days=offset) for offset in range(USAGE_DAYS - 1, -1, -1)]
-    since = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
-    totals = (
-        UsageMetric.objects.for_tenant(tenant).filter(period_start__gte=since)
-        .annotate(day=TruncDate("period_start", tzinfo=UTC)).values("day", key=F("tool_action__key"))
-        .annotate(calls=Sum("count")).order_by()
-    )
-    per_action: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-    for row in totals:
-        per_action[row["key"]][row["day"]] += row["calls"]
-    ranked = sorted(per_action, key=lambda key: (-sum(per_action[key].values()), key))
-    rest = defaultdict(float)
-    for key in ranked[USAGE_ACTIONS:]:
-        for day, calls in per_action[key].items():
-            rest[day] += calls
-    shown = [(key, per_action[key]) for key in ranked[:USAGE_ACTIONS]] + ([(OTHER_ACTIONS, rest)] if rest else [])
-    return days, [Series(label=key, points=[(day, calls.get(day, 0)) for day in days]) for key, calls in shown]
-
-
 def tenant_at_a_glance(tenant: Tenant, now: datetime | None = None) -> TenantGlance:
     """Ten queries, whatever the tenant holds."""
     now = now or timezone.now()
-    usage_days, usage = _usage(tenant, now.astimezone(UTC).date())
+    usage_days = utc_days(USAGE_DAYS, now)
     return TenantGlance(
         tenant=tenant,
         packages=list(TenantPackage.objects.for_tenant(tenant).select_related("package").order_by("package__name")),
@@ -156,7 +134,8 @@ def tenant_at_a_glance(tenant: Tenant, now: datetime | None = None) -> TenantGla
         branding=TenantBranding.objects.for_tenant(tenant).select_related("tenant").first(),
         config=TenantConfig.objects.for_tenant(tenant).select_related("tenant").first(),
         usage_days=usage_days,
-        usage=usage,
+        usage=usage_series(usage_days, by="tool_action__key", shown=USAGE_ACTIONS, other=OTHER_ACTIONS,
+                           tenant_id=tenant.pk),
         audit=list(AuditLog.objects.for_tenant(tenant).select_related("actor_user")
                    .order_by("-created_at", "-id")[:AUDIT_ENTRIES]),
     )
