@@ -94,7 +94,7 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> S
     # Canonical text once: every key below names these ids.
     tenant_id, user_id = str(tenant.pk), str(uuid.UUID(str(user_id)))
     entry_key, *version_keys = keys = subject_cache_keys(tenant_id, str(tool.pk), user_id)
-    reads = reads or CacheReads([*keys, *([live_sessions.cache_key(tenant_id, session_id)] if session_id else [])])
+    reads = reads or CacheReads(subject_cache_keys(tenant_id, str(tool.pk), user_id, session_id))
     found = reads.get_many(keys)
     # Read before the answer is built, so an answer built from rows a writer just changed is never
     # kept under the versions that writer left (identity/principal_rows.py).
