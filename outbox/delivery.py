@@ -75,13 +75,17 @@ def _columns(model, alias: str) -> str:
 # One statement, so no transaction to open and commit: lock due rows no other worker holds, push
 # their next_attempt_at past the lease, hand them back with their events and subscriptions (in no
 # order: the batch is sent at once, and every claimed row now has the same next_attempt_at). The
-# statuses are spelled out, not bound, so the planner can match the partial index on them.
+# statuses are spelled out, not bound, so the planner can match the partial index on them. The
+# locking read is a materialised CTE, run once: as `WHERE id IN (subquery)` the planner may choose a
+# semi-join that reruns it for each row, each run skipping the rows already claimed and finding the
+# next ones, so one claim took the whole backlog instead of a batch.
 _CLAIM = f"""
-    WITH claimed AS (
-        UPDATE webhook_delivery SET next_attempt_at = %s WHERE id IN (
-            SELECT id FROM webhook_delivery
-            WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
-            ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+    WITH due AS MATERIALIZED (
+        SELECT id FROM webhook_delivery
+        WHERE status IN ('{DeliveryStatus.PENDING}', '{DeliveryStatus.FAILED}') AND next_attempt_at <= %s
+        ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE webhook_delivery SET next_attempt_at = %s FROM due WHERE webhook_delivery.id = due.id
         RETURNING {_columns(WebhookDelivery, "webhook_delivery")}
     )
     SELECT {_columns(WebhookDelivery, "claimed")}, {_columns(OutboxEvent, "event")},
@@ -119,7 +123,7 @@ def claim_deliveries(*, batch_size: int) -> list[WebhookDelivery]:
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, [lease_until, now, batch_size])
+        cursor.execute(_CLAIM, [now, batch_size, lease_until])
         rows = cursor.fetchall()
     event_at = len(_loading(WebhookDelivery)[0])
     subscription_at = event_at + len(_loading(OutboxEvent)[0])

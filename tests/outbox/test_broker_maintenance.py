@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.db import connection
 
@@ -10,7 +12,7 @@ def test_nothing_to_do_without_the_fallback_brokers_table():
     assert purge_delivered_broker_messages() == 0
 
 
-def test_delivered_messages_older_than_an_hour_are_purged_in_batches():
+def test_delivered_messages_older_than_an_hour_are_purged_in_batches(rescanning_planner, log_output):
     with connection.cursor() as cursor:
         # The columns kombu's SQLAlchemy transport gives its message table (kombu/transport/sqlalchemy/models.py).
         cursor.execute(
@@ -24,6 +26,7 @@ def test_delivered_messages_older_than_an_hour_are_purged_in_batches():
         cursor.execute("INSERT INTO kombu_message (visible, timestamp, payload) VALUES "
                        "(false, now() - interval '10 minutes', 'recent'), (true, now() - interval '3 hours', 'pending')")
     assert purge_delivered_broker_messages(batch_size=10) == 25
+    assert [json.loads(line)["deleted"] for line in log_output.getvalue().splitlines()] == [10, 10, 5]
     with connection.cursor() as cursor:
         cursor.execute("SELECT payload FROM kombu_message ORDER BY payload")
         assert [row[0] for row in cursor.fetchall()] == ["pending", "recent"]
