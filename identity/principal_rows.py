@@ -34,11 +34,10 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from core.cache.versions import (
-    ROW_VERSION_SECONDS,
     bump_principal_row,
     bump_tenant_row,
-    new_version,
     principal_row_version_key,
+    start_version,
     tenant_row_version_key,
 )
 from core.db.lookup import RowLookup
@@ -113,12 +112,9 @@ class _CachedRow:
     def _current_versions(self) -> tuple | None:
         """The versions as read before the row is: those read up front, and any the cache lacked
         started again (or as another request just started it); None if one is still missing."""
-        versions = list(self._versions)
-        for position, key in enumerate(self._version_keys):
-            if versions[position] is None:
-                version = new_version()
-                versions[position] = version if cache.add(key, version, timeout=ROW_VERSION_SECONDS) else cache.get(key)
-        return None if None in versions else tuple(versions)
+        versions = tuple(start_version(key) if version is None else version
+                         for key, version in zip(self._version_keys, self._versions))
+        return None if None in versions else versions
 
 
 class PrincipalRow(_CachedRow):

@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from catalog.selectors import tool_actions
 from core.cache.reads import CacheReads
+from core.cache.versions import start_version
 from core.db.models import Status
 from identity import live_sessions
 from identity.authorization import access_cache_keys, principal_access
@@ -103,31 +104,26 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> S
     if entry is not None and None not in versions and entry[0] == versions:
         snapshot = entry[1]
     else:
-        snapshot = _built_snapshot(tenant, tool, user_id, reads)
+        # A version the cache lacks (lost, or nothing written since it started) is started first, so
+        # the answer is kept under it: trusted missing, it could match an answer of before the loss.
+        versions = tuple(start_version(key) if version is None else version
+                         for key, version in zip(version_keys, versions))
+        snapshot = _built_snapshot(tenant, tool, user_id, reads, versions)
         if snapshot is None:
             return None
-        if None not in versions:
-            cache.set(entry_key, (versions, snapshot), timeout=settings.PERMISSION_CACHE_SECONDS)
+        cache.set(entry_key, (versions, snapshot), timeout=settings.PERMISSION_CACHE_SECONDS)
     if not session_id:
         return snapshot
     session_active = live_sessions.is_alive(tenant_id, session_id, reads)
     return replace(snapshot, session_active=session_active, version=_digest(snapshot.version, session_active))
 
 
-def _built_snapshot(tenant, tool, user_id, reads: CacheReads) -> SubjectSnapshot | None:
+def _built_snapshot(tenant, tool, user_id, reads: CacheReads, versions: tuple) -> SubjectSnapshot | None:
     """The answer from the caches a request of the user itself reads (its row, its permission entry)
-    and the tool's action keys; the database for what they lack."""
-    row_keys, access_keys = cache_keys(tenant.pk, TokenType.USER, user_id), access_cache_keys(
-        tenant.pk, TokenType.USER, user_id)
-    # The entries' own keys come first in each list (principal_rows.cache_keys), last in the other.
-    row_version_keys, access_version_keys = row_keys[1:], access_keys[:-1]
+    and the tool's action keys; the database for what they lack. `versions`: those it is kept under
+    (`subject_cache_keys`' version keys), which its `version` digests too."""
     row = PrincipalRow(USER_ROW, reads, tenant.pk, TokenType.USER, user_id)
-    versions = reads.get_many([*row_version_keys, *access_version_keys])
-    user = row.cached()
-    if user is None:
-        user = row.fetch(pk=user_id, tenant_id=tenant.pk)
-        # Fetching starts the row versions the cache lacked: the next answer is read under those.
-        versions.update(cache.get_many(row_version_keys))
+    user = row.cached() or row.fetch(pk=user_id, tenant_id=tenant.pk)
     if user is None:
         return None
     active = user.status == Status.ACTIVE and user.deleted_at is None and tenant.status == Status.ACTIVE
@@ -135,6 +131,5 @@ def _built_snapshot(tenant, tool, user_id, reads: CacheReads) -> SubjectSnapshot
     if active:
         access = principal_access(Principal(type=TokenType.USER, tenant=tenant, user=user, cache_reads=reads))
         permissions = tuple(sorted(access.permissions & tool_actions(tool, reads)))
-    version = _digest(*(versions.get(key) for key in [*row_version_keys, *access_version_keys]), active, *permissions)
     return SubjectSnapshot(user_id=user.pk, tenant_id=tenant.pk, tool=tool.key, active=active, session_active=None,
-                           permissions=permissions, version=version)
+                           permissions=permissions, version=_digest(*versions, active, *permissions))

@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 __all__ = ["CATALOG_VERSION_KEY", "ROW_VERSION_SECONDS", "bump_catalog_version", "bump_principal_row", "bump_tenant_row",
-           "bump_tenant_version", "new_version", "principal_row_version_key", "tenant_row_version_key", "tenant_version_key"]
+           "bump_tenant_version", "new_version", "principal_row_version_key", "start_version", "tenant_row_version_key",
+           "tenant_version_key"]
 
 CATALOG_VERSION_KEY = "permver:catalog"
 # A row version nobody bumps is forgotten after a day: a missing version is never trusted, and the
@@ -26,6 +27,15 @@ def new_version() -> int:
     the cache lost (evicted, expired, flushed) never comes back to a value it held before, as an
     increment restarting from 1 could."""
     return secrets.randbits(62)
+
+
+def start_version(key: str):
+    """The version under `key` when the cache lacks it (lost, or never bumped since the cache
+    started): a new one, or the one a concurrent reader just started. A reader starts it before it
+    reads what it will keep under it, as a bump would have."""
+    version = new_version()
+    timeout = ROW_VERSION_SECONDS if key.startswith("rowver:") else None
+    return version if cache.add(key, version, timeout=timeout) else cache.get(key)
 
 
 def tenant_version_key(tenant_id) -> str:

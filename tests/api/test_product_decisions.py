@@ -4,6 +4,7 @@ snapshot a product caches, and POST /v1/authz/check about a subject."""
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -11,7 +12,7 @@ from audit.services import SYSTEM
 from catalog.models import Tool
 from identity.live_sessions import end_sessions
 from identity.models import Group, GroupPermission
-from identity.selectors import subject_snapshot
+from identity.selectors import subject_cache_keys, subject_snapshot
 from identity.services import (
     add_member,
     create_group,
@@ -91,6 +92,19 @@ def test_the_version_changes_whenever_the_answer_does(world, erp, clerk):
     seen.append(snapshot(world, erp, clerk))
     assert seen[-1].active is True and seen[-1].session_active is None
     assert len({found.version for found in seen}) == len(seen)
+
+
+def test_an_answer_is_kept_when_the_cache_lost_its_versions(world, erp, clerk):
+    # Lost, or never written since the cache started (a fresh Redis): once rebuilt on every request.
+    entry_key, *version_keys = subject_cache_keys(str(world.tenant.pk), str(erp.pk), str(clerk.pk))
+    cache.delete_many(version_keys)
+    first = snapshot(world, erp, clerk)
+    assert cache.get(entry_key) == (tuple(cache.get_many(version_keys)[key] for key in version_keys), first)
+    assert snapshot(world, erp, clerk) == first
+
+    group = Group.objects.get(tenant=world.tenant, name="clerks")
+    revoke_permission(permission=GroupPermission.objects.get(group=group, tool_action__key="erp.sales.read"), actor=SYSTEM)
+    assert snapshot(world, erp, clerk).permissions == ("erp.vehicles.read",)
 
 
 # --- As a product: GET /v1/authz/subjects/{userId}, POST /v1/authz/check --------------------------

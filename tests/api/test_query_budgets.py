@@ -8,7 +8,7 @@ default the cache itself is a database table, which adds its own reads and write
 
 import pytest
 import redis
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
@@ -208,14 +208,17 @@ def test_a_product_request_reads_no_row_warm(api, world, settings, request):
         assert trips == [["MGET", "INCRBY", "EXPIRE"]]
 
 
+@pytest.mark.parametrize("versions_lost", [False, True])
 @pytest.mark.parametrize("method, route", [("GET", "/v1/authz/subjects/{user}?sessionId={session}"),
                                            ("POST", "/v1/authz/check")])
-def test_a_products_decision_is_one_cache_round_trip(api, world, redis_round_trips, method, route):
+def test_a_products_decision_is_one_cache_round_trip(api, world, redis_round_trips, method, route, versions_lost):
     """Warm, the decision about the user the route names is read with the credential, the tenant and
-    the rate-limit counter (identity/authentication.py, `product_subject`)."""
+    the rate-limit counter (identity/authentication.py, `product_subject`) — also once the cache lost
+    the versions it is kept under (a fresh Redis, where nothing has been written yet)."""
     from audit.services import SYSTEM
     from catalog.models import Tool
     from identity.product_credentials import issue_product_credential
+    from identity.selectors import subject_cache_keys
     from tests.identity.conftest import session_token
 
     secret = issue_product_credential(tool=Tool.objects.get(key="erp"), name="erp", actor=SYSTEM).secret
@@ -225,6 +228,9 @@ def test_a_products_decision_is_one_cache_round_trip(api, world, redis_round_tri
     path = route.format(user=str(world.admin.pk).upper(), session=str(session).upper())
     body = {"subject": {"userId": str(world.admin.pk).upper()}, "toolActions": ["erp.sales.read"]}
     tenant = {"X-Tenant-Id": str(world.tenant.pk)}
+    if versions_lost:
+        cache.delete_many(subject_cache_keys(str(world.tenant.pk), str(Tool.objects.get(key="erp").pk),
+                                             str(world.admin.pk))[1:])
     for _ in range(2):
         api.call(method, path, body if method == "POST" else None, token=secret, **tenant)
     redis_round_trips.clear()
