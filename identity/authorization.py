@@ -5,7 +5,8 @@ Computed with one query and cached per principal — with the groups, packages a
 `/v1/me` shows, which change under the same events — under two version counters — the tenant's
 (bumped by every service that changes grants, memberships, group names, packages, overrides,
 statuses or branding) and
-the catalog's (bumped when actions or packages change) — so a change is seen on the next request.
+the catalog's (bumped when actions or packages change) — so a change is seen on the next request;
+a counter the cache lacks is started again, never read as a value.
 Entries also expire after PERMISSION_CACHE_SECONDS, which bounds how long a package that simply
 reached its expiry date keeps counting.
 
@@ -22,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from branding.models import TenantBranding
-from core.cache.versions import CATALOG_VERSION_KEY, tenant_version_key
+from core.cache.versions import CATALOG_VERSION_KEY, start_version, tenant_version_key
 from core.db.models import Status
 from identity.api_keys import profile_access_levels
 from identity.models import GroupPermission
@@ -101,11 +102,14 @@ def principal_access(principal) -> Access:
     # The entry carries the versions it was computed under, so the current versions and the entry
     # are read together (at authentication, usually: principal.cache_reads) and compared here.
     found = (principal.cache_reads or cache).get_many([catalog_key, tenant_key, key])
-    versions = (found.get(catalog_key, 0), found.get(tenant_key, 0))
+    versions = (found.get(catalog_key), found.get(tenant_key))
     entry = found.get(key)
-    if entry is not None and entry[0] == versions:
+    if entry is not None and None not in versions and entry[0] == versions:
         access = entry[1]
     else:
+        # Never trusted missing: an entry kept under a counter the cache then lost could match again.
+        versions = tuple(start_version(version_key) if version is None else version
+                         for version_key, version in zip((catalog_key, tenant_key), versions))
         access = compute_access(principal)
         cache.set(key, (versions, access), timeout=settings.PERMISSION_CACHE_SECONDS)
     principal._access = access
