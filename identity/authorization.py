@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from branding.models import TenantBranding
-from core.cache.versions import CATALOG_VERSION_KEY, start_version, tenant_version_key
+from core.cache.versions import CATALOG_VERSION_KEY, current_versions, tenant_version_key
 from core.db.models import Status
 from identity.api_keys import profile_access_levels
 from identity.models import GroupPermission
@@ -108,8 +108,7 @@ def principal_access(principal) -> Access:
         access = entry[1]
     else:
         # Never trusted missing: an entry kept under a counter the cache then lost could match again.
-        versions = tuple(start_version(version_key) if version is None else version
-                         for version_key, version in zip((catalog_key, tenant_key), versions))
+        versions = current_versions((catalog_key, tenant_key), versions)
         access = compute_access(principal)
         cache.set(key, (versions, access), timeout=settings.PERMISSION_CACHE_SECONDS)
     principal._access = access

@@ -36,8 +36,8 @@ from django.db.models.signals import post_delete, post_save
 from core.cache.versions import (
     bump_principal_row,
     bump_tenant_row,
+    current_versions,
     principal_row_version_key,
-    start_version,
     tenant_row_version_key,
 )
 from core.db.lookup import RowLookup
@@ -112,8 +112,7 @@ class _CachedRow:
     def _current_versions(self) -> tuple | None:
         """The versions as read before the row is: those read up front, and any the cache lacked
         started again (or as another request just started it); None if one is still missing."""
-        versions = tuple(start_version(key) if version is None else version
-                         for key, version in zip(self._version_keys, self._versions))
+        versions = current_versions(self._version_keys, self._versions)
         return None if None in versions else versions
 
 

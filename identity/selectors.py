@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from catalog.selectors import tool_actions
 from core.cache.reads import CacheReads
-from core.cache.versions import start_version
+from core.cache.versions import current_versions
 from core.db.models import Status
 from identity import live_sessions
 from identity.authorization import access_cache_keys, principal_access
@@ -106,8 +106,7 @@ def subject_snapshot(*, tenant, tool, user_id, session_id=None, reads=None) -> S
     else:
         # A version the cache lacks (lost, or nothing written since it started) is started first, so
         # the answer is kept under it: trusted missing, it could match an answer of before the loss.
-        versions = tuple(start_version(key) if version is None else version
-                         for key, version in zip(version_keys, versions))
+        versions = current_versions(version_keys, versions)
         snapshot = _built_snapshot(tenant, tool, user_id, reads, versions)
         if snapshot is None:
             return None

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 __all__ = ["CATALOG_VERSION_KEY", "ROW_VERSION_SECONDS", "bump_catalog_version", "bump_principal_row", "bump_tenant_row",
-           "bump_tenant_version", "new_version", "principal_row_version_key", "start_version", "tenant_row_version_key",
+           "bump_tenant_version", "current_versions", "new_version", "principal_row_version_key", "tenant_row_version_key",
            "tenant_version_key"]
 
 CATALOG_VERSION_KEY = "permver:catalog"
@@ -29,10 +29,15 @@ def new_version() -> int:
     return secrets.randbits(62)
 
 
-def start_version(key: str):
-    """The version under `key` when the cache lacks it (lost, or never bumped since the cache
-    started): a new one, or the one a concurrent reader just started. A reader starts it before it
-    reads what it will keep under it, as a bump would have."""
+def current_versions(keys, versions) -> tuple:
+    """`versions` as read under `keys`, each one the cache lacked (lost, or never bumped since the
+    cache started) started again: a new one, or the one a concurrent reader just started. A reader
+    starts them before it reads what it will keep under them, as a bump would have. A version may
+    still be None when the cache is out of reach."""
+    return tuple(_start_version(key) if version is None else version for key, version in zip(keys, versions))
+
+
+def _start_version(key: str):
     version = new_version()
     timeout = ROW_VERSION_SECONDS if key.startswith("rowver:") else None
     return version if cache.add(key, version, timeout=timeout) else cache.get(key)
